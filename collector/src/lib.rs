@@ -1,0 +1,164 @@
+//! collector: sources -> sample frames -> topology and signals.
+//!
+//! A [`Collector`] scrapes its targets concurrently (each with its own timeout), parses the
+//! exposition text with the crate's own parser ([`exposition`]), appends the samples to polars
+//! frames per metric family ([`frames`]), and computes the [`observe::Observation`]: the
+//! topology (calls, owns, runs_on, produces, consumes) and per-entity signal values. It knows
+//! nothing of analytics or UIs.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), collector::CollectError> {
+//! use collector::{Collector, CollectorOptions};
+//! let mut c = Collector::new(vec!["http://127.0.0.1:9100/metrics".into()], CollectorOptions::default());
+//! let now = 1_700_000_000_000;
+//! c.collect(now).await;
+//! let obs = c.observe(now)?;
+//! println!("{} entities, {} signals", obs.topology.entities.len(), obs.signals.len());
+//! # Ok(()) }
+//! ```
+
+pub mod conventions;
+pub mod exposition;
+pub mod frames;
+pub mod model;
+pub mod observe;
+pub mod scrape;
+
+use frames::FrameStore;
+use model::SourceStatus;
+use observe::{Observation, ObserveOptions};
+use scrape::{Scraper, Target};
+use std::time::Duration;
+
+/// Errors of the collector as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Frames(#[from] frames::FrameError),
+}
+
+/// Tuning of a collector.
+#[derive(Debug, Clone, Copy)]
+pub struct CollectorOptions {
+    /// Per-target timeout of one scrape.
+    pub timeout: Duration,
+    /// How long samples are kept in the frames, ms.
+    pub retention_ms: i64,
+    pub observe: ObserveOptions,
+}
+
+impl Default for CollectorOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(5),
+            retention_ms: 3_600_000,
+            observe: ObserveOptions::default(),
+        }
+    }
+}
+
+/// Scrapes a set of targets into frames and derives observations from them.
+#[derive(Debug)]
+pub struct Collector {
+    targets: Vec<Target>,
+    scraper: Scraper,
+    store: FrameStore,
+    status: Vec<SourceStatus>,
+    opts: CollectorOptions,
+}
+
+impl Collector {
+    pub fn new(urls: Vec<String>, opts: CollectorOptions) -> Self {
+        let targets: Vec<Target> = urls
+            .into_iter()
+            .map(|url| Target {
+                url,
+                timeout: opts.timeout,
+            })
+            .collect();
+        let status = targets
+            .iter()
+            .map(|t| SourceStatus {
+                name: t.url.clone(),
+                last_success_ms: None,
+                stale: true,
+                last_error: None,
+                samples: 0,
+                duration_ms: 0,
+            })
+            .collect();
+        Self {
+            targets,
+            scraper: Scraper::new(),
+            store: FrameStore::new(opts.retention_ms),
+            status,
+            opts,
+        }
+    }
+
+    /// Scrape every target concurrently and append what parsed. A failing target is marked
+    /// stale with the reason; the others are unaffected. `now_ms` stamps samples that carry no
+    /// timestamp of their own.
+    pub async fn collect(&mut self, now_ms: i64) {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, t) in self.targets.iter().enumerate() {
+            let (scraper, t) = (self.scraper.clone(), t.clone());
+            set.spawn(async move { (i, scraper.fetch(&t).await) });
+        }
+        let mut results = Vec::with_capacity(self.targets.len());
+        while let Some(joined) = set.join_next().await {
+            if let Ok(r) = joined {
+                results.push(r);
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        for (i, (res, took)) in results {
+            let outcome = res
+                .map_err(|e| e.to_string())
+                .and_then(|f| self.ingest(&f, now_ms));
+            let st = &mut self.status[i];
+            st.duration_ms = took.as_millis() as u64;
+            match outcome {
+                Ok(n) => {
+                    st.stale = false;
+                    st.last_error = None;
+                    st.last_success_ms = Some(now_ms);
+                    st.samples = n;
+                }
+                Err(e) => {
+                    tracing::warn!(target = %st.name, error = %e, "scrape failed");
+                    st.stale = true;
+                    st.last_error = Some(e);
+                }
+            }
+        }
+    }
+
+    fn ingest(&mut self, f: &scrape::Fetched, now_ms: i64) -> Result<usize, String> {
+        let format = match f.content_type.as_deref() {
+            Some(ct) if ct.starts_with("application/openmetrics-text") => {
+                exposition::Format::OpenMetrics
+            }
+            _ => exposition::detect_format(&f.body),
+        };
+        let exp =
+            exposition::parse(&f.body, format).map_err(|e| format!("malformed exposition: {e}"))?;
+        self.store
+            .append(&exp, now_ms, &[])
+            .map_err(|e| e.to_string())
+    }
+
+    /// Topology and signals at `now_ms` from what has been collected.
+    pub fn observe(&self, now_ms: i64) -> Result<Observation, CollectError> {
+        Ok(observe::observe(&self.store, now_ms, self.opts.observe)?)
+    }
+
+    /// Freshness of every target, in the order given.
+    pub fn sources(&self) -> &[SourceStatus] {
+        &self.status
+    }
+
+    pub fn store(&self) -> &FrameStore {
+        &self.store
+    }
+}

@@ -1,0 +1,573 @@
+//! From frames to what analytics works on: the topology and per-entity signal values at one
+//! moment. This is where every signal is computed.
+
+use crate::conventions::{self, MeshConvention, cadvisor, kafka, ksm, messaging, node, rabbitmq};
+use crate::frames::{FrameError, FrameStore, Window};
+use crate::model::{Edge, EdgeKind, EntityId, EntityKind, SignalKey, SignalKind, Topology};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The platform as seen at `ts_ms`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation {
+    pub ts_ms: i64,
+    /// Width of the window rates were taken over, ms.
+    pub rate_window_ms: i64,
+    /// Time between collections, ms.
+    pub interval_ms: i64,
+    pub topology: Topology,
+    /// Newest value of every signal that could be computed.
+    pub signals: BTreeMap<SignalKey, f64>,
+    /// Workload -> the last container termination reason of one of its pods (e.g. OOMKilled).
+    pub terminations: BTreeMap<EntityId, String>,
+}
+
+/// How signals are computed.
+#[derive(Debug, Clone, Copy)]
+pub struct ObserveOptions {
+    /// Width of the window rates and histogram quantiles are taken over (PromQL's `[range]`).
+    pub rate_window_ms: i64,
+    /// Quantile reported as `LatencyP99` (0.99).
+    pub quantile: f64,
+    /// Time between collections, ms.
+    pub interval_ms: i64,
+}
+
+impl Default for ObserveOptions {
+    fn default() -> Self {
+        Self {
+            rate_window_ms: 60_000,
+            quantile: 0.99,
+            interval_ms: 15_000,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    entities: BTreeSet<EntityId>,
+    edges: BTreeMap<(EdgeKind, EntityId, EntityId), Edge>,
+    signals: BTreeMap<SignalKey, f64>,
+}
+
+impl Builder {
+    fn edge(&mut self, kind: EdgeKind, from: EntityId, to: EntityId) -> &mut Edge {
+        self.entities.insert(from.clone());
+        self.entities.insert(to.clone());
+        self.edges
+            .entry((kind, from.clone(), to.clone()))
+            .or_insert(Edge {
+                from,
+                to,
+                kind,
+                rate_per_s: None,
+                error_ratio: None,
+                p99_ms: None,
+            })
+    }
+    fn signal(&mut self, entity: EntityId, kind: SignalKind, value: f64) {
+        if value.is_finite() {
+            self.entities.insert(entity.clone());
+            self.signals.insert(SignalKey { entity, kind }, value);
+        }
+    }
+}
+
+/// Pod -> (workload, node) from kube-state-metrics.
+#[derive(Default)]
+struct Inventory {
+    pods: HashMap<(String, String), (EntityId, String)>,
+}
+
+impl Inventory {
+    fn workload(&self, ns: &str, pod: &str) -> EntityId {
+        self.pods
+            .get(&(ns.to_owned(), pod.to_owned()))
+            .map(|(w, _)| w.clone())
+            .unwrap_or_else(|| EntityId::workload(ns, conventions::workload_from_pod_name(pod)))
+    }
+}
+
+/// Compute the observation at `now_ms` from the store.
+pub fn observe(
+    store: &FrameStore,
+    now_ms: i64,
+    opts: ObserveOptions,
+) -> Result<Observation, FrameError> {
+    let from = now_ms - opts.rate_window_ms;
+    let mut b = Builder::default();
+    let inv = inventory(store, now_ms, opts, &mut b)?;
+    for mesh in conventions::MESHES {
+        mesh_signals(store, mesh, from, now_ms, opts.quantile, &mut b)?;
+    }
+    container_signals(store, &inv, from, now_ms, &mut b)?;
+    let terminations = restart_signals(store, &inv, from, now_ms, &mut b)?;
+    deployment_signals(store, from, now_ms, &mut b)?;
+    messaging_signals(store, from, now_ms, &mut b)?;
+    node_signals(store, from, now_ms, &mut b)?;
+    Ok(Observation {
+        ts_ms: now_ms,
+        rate_window_ms: opts.rate_window_ms,
+        interval_ms: opts.interval_ms,
+        topology: Topology {
+            entities: b.entities.into_iter().collect(),
+            edges: b.edges.into_values().collect(),
+        },
+        signals: b.signals,
+        terminations,
+    })
+}
+
+fn any(_: &Window, _: usize) -> bool {
+    true
+}
+
+fn max(a: f64, b: f64) -> f64 {
+    a.max(b)
+}
+
+fn sum(a: f64, b: f64) -> f64 {
+    a + b
+}
+
+fn inventory(
+    store: &FrameStore,
+    now: i64,
+    opts: ObserveOptions,
+    b: &mut Builder,
+) -> Result<Inventory, FrameError> {
+    let keys = [
+        "namespace",
+        "pod",
+        "node",
+        "created_by_kind",
+        "created_by_name",
+    ];
+    let w = store.window(
+        ksm::POD_INFO,
+        now - opts.rate_window_ms.max(60_000),
+        now,
+        &keys,
+    )?;
+    let mut inv = Inventory::default();
+    for (k, _) in w.latest_by(any, &keys, max) {
+        let [ns, pod, node, kind, owner] = [&k[0], &k[1], &k[2], &k[3], &k[4]];
+        if ns.is_empty() || pod.is_empty() {
+            continue;
+        }
+        let workload = EntityId::workload(ns, conventions::workload_of(kind, owner, pod));
+        let pod_id = EntityId::new(EntityKind::Pod, ns, pod);
+        b.edge(EdgeKind::Owns, workload.clone(), pod_id.clone());
+        if !node.is_empty() {
+            b.edge(
+                EdgeKind::RunsOn,
+                pod_id,
+                EntityId::new(EntityKind::Node, "", node),
+            );
+        }
+        inv.pods
+            .insert((ns.clone(), pod.clone()), (workload, node.clone()));
+    }
+    Ok(inv)
+}
+
+fn is_5xx(code: &str) -> bool {
+    code.len() == 3 && code.starts_with('5')
+}
+
+/// Request rate, error ratio and latency per workload and per calling edge.
+fn mesh_signals(
+    store: &FrameStore,
+    mesh: &MeshConvention,
+    from: i64,
+    now: i64,
+    q: f64,
+    b: &mut Builder,
+) -> Result<(), FrameError> {
+    let by = [
+        mesh.reporter,
+        mesh.source_namespace,
+        mesh.source_workload,
+        mesh.destination_namespace,
+        mesh.destination_workload,
+        mesh.response_code,
+    ];
+    let w = store.window(mesh.requests, from, now, &by)?;
+    // (reporter is server?, src, dst) -> (total, errors)
+    let mut traffic: BTreeMap<(bool, EntityId, EntityId), (f64, f64)> = BTreeMap::new();
+    for (k, rate) in w.rate_by(any, &by) {
+        let server = k[0] == mesh.reporter_server;
+        let src = EntityId::workload(&k[1], &k[2]);
+        let dst = EntityId::workload(&k[3], &k[4]);
+        let e = traffic.entry((server, src, dst)).or_default();
+        e.0 += rate;
+        if is_5xx(&k[5]) {
+            e.1 += rate;
+        }
+    }
+    let lat = latency_quantiles(store, mesh, from, now, q)?;
+
+    // Per destination workload: server-side view, falling back to the callers' view.
+    let mut per_dst: BTreeMap<EntityId, [(f64, f64); 2]> = BTreeMap::new();
+    for ((server, _, dst), (tot, err)) in &traffic {
+        let slot = &mut per_dst.entry(dst.clone()).or_default()[usize::from(*server)];
+        slot.0 += tot;
+        slot.1 += err;
+    }
+    for (dst, [client, server]) in per_dst {
+        let (tot, err) = if server.0 > 0.0 { server } else { client };
+        if dst.name.is_empty() || dst.name == "unknown" {
+            continue;
+        }
+        b.signal(dst.clone(), SignalKind::RequestRate, tot);
+        if tot > 0.0 {
+            b.signal(dst.clone(), SignalKind::ErrorRatio, err / tot);
+        }
+        let p = lat
+            .get(&(true, None, dst.clone()))
+            .or_else(|| lat.get(&(false, None, dst.clone())));
+        if let Some(&p) = p {
+            b.signal(dst, SignalKind::LatencyP99, p);
+        }
+    }
+    // Calling edges: the caller's view (it includes the network), else the server's.
+    let mut edges: BTreeMap<(EntityId, EntityId), [(f64, f64); 2]> = BTreeMap::new();
+    for ((server, src, dst), v) in traffic {
+        edges.entry((src, dst)).or_default()[usize::from(server)] = v;
+    }
+    for ((src, dst), [client, server]) in edges {
+        if src.name.is_empty() || src.name == "unknown" || dst.name.is_empty() {
+            continue;
+        }
+        let use_client = client.0 > 0.0;
+        let (tot, err) = if use_client { client } else { server };
+        let p99 = lat
+            .get(&(!use_client, Some(src.clone()), dst.clone()))
+            .copied();
+        let e = b.edge(EdgeKind::Calls, src, dst);
+        e.rate_per_s = Some(tot);
+        e.error_ratio = (tot > 0.0).then(|| err / tot);
+        e.p99_ms = p99;
+    }
+    Ok(())
+}
+
+type LatencyKey = (bool, Option<EntityId>, EntityId);
+
+/// Quantile latency in ms per (server view?, optional source, destination).
+fn latency_quantiles(
+    store: &FrameStore,
+    mesh: &MeshConvention,
+    from: i64,
+    now: i64,
+    q: f64,
+) -> Result<BTreeMap<LatencyKey, f64>, FrameError> {
+    let bucket = format!("{}_bucket", mesh.duration);
+    let by = [
+        mesh.reporter,
+        mesh.source_namespace,
+        mesh.source_workload,
+        mesh.destination_namespace,
+        mesh.destination_workload,
+        "le",
+    ];
+    let w = store.window(mesh.duration, from, now, &by)?;
+    let inc = w.increase_by(|w, r| w.sample[r] == bucket, &by);
+    let mut buckets: BTreeMap<LatencyKey, BTreeMap<u64, (f64, f64)>> = BTreeMap::new();
+    for (k, v) in inc {
+        let Some(le) = parse_le(&k[5]) else { continue };
+        let server = k[0] == mesh.reporter_server;
+        let src = EntityId::workload(&k[1], &k[2]);
+        let dst = EntityId::workload(&k[3], &k[4]);
+        // Keys ordered by the bound's bits work because bounds are non-negative.
+        let slot = le.to_bits();
+        buckets
+            .entry((server, Some(src), dst.clone()))
+            .or_default()
+            .entry(slot)
+            .or_insert((le, 0.0))
+            .1 += v;
+        buckets
+            .entry((server, None, dst))
+            .or_default()
+            .entry(slot)
+            .or_insert((le, 0.0))
+            .1 += v;
+    }
+    let mut out = BTreeMap::new();
+    for (k, bs) in buckets {
+        let list: Vec<(f64, f64)> = bs.into_values().collect();
+        if let Some(v) = histogram_quantile(q, &list) {
+            out.insert(k, v * mesh.duration_to_ms);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_le(s: &str) -> Option<f64> {
+    match s {
+        "+Inf" | "Inf" | "inf" => Some(f64::INFINITY),
+        _ => s.parse::<f64>().ok().filter(|v| *v >= 0.0),
+    }
+}
+
+/// PromQL's `histogram_quantile` on cumulative buckets `(upper bound, count)` sorted by bound:
+/// linear interpolation inside the bucket that holds the rank; the highest finite bound when the
+/// rank falls in the `+Inf` bucket; `None` without observations.
+pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+    let total = buckets.last().filter(|(le, _)| le.is_infinite())?.1;
+    if total.is_nan() || total <= 0.0 || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    let rank = q * total;
+    let mut prev = (0.0, 0.0);
+    for &(le, count) in buckets {
+        if count >= rank {
+            if le.is_infinite() {
+                return Some(prev.0);
+            }
+            let in_bucket = count - prev.1;
+            if in_bucket <= 0.0 {
+                return Some(le);
+            }
+            return Some(prev.0 + (le - prev.0) * (rank - prev.1) / in_bucket);
+        }
+        prev = (le, count.max(prev.1));
+    }
+    Some(prev.0)
+}
+
+fn container_signals(
+    store: &FrameStore,
+    inv: &Inventory,
+    from: i64,
+    now: i64,
+    b: &mut Builder,
+) -> Result<(), FrameError> {
+    let real_container = |w: &Window, r: usize| {
+        let c = w.label(r, "container");
+        !c.is_empty() && c != "POD"
+    };
+    let cpu = store.window(cadvisor::CPU, from, now, &["namespace", "pod", "container"])?;
+    let mut per: BTreeMap<EntityId, f64> = BTreeMap::new();
+    for (k, v) in cpu.rate_by(real_container, &["namespace", "pod"]) {
+        *per.entry(inv.workload(&k[0], &k[1])).or_default() += v;
+    }
+    for (wl, v) in per {
+        b.signal(wl, SignalKind::CpuCores, v);
+    }
+    let mem = store.window(
+        cadvisor::MEMORY,
+        from,
+        now,
+        &["namespace", "pod", "container"],
+    )?;
+    let mut per: BTreeMap<EntityId, f64> = BTreeMap::new();
+    for (k, v) in mem.latest_by(real_container, &["namespace", "pod"], sum) {
+        let e = per.entry(inv.workload(&k[0], &k[1])).or_insert(v);
+        *e = e.max(v);
+    }
+    for (wl, v) in per {
+        b.signal(wl, SignalKind::MemoryBytes, v);
+    }
+    Ok(())
+}
+
+fn restart_signals(
+    store: &FrameStore,
+    inv: &Inventory,
+    from: i64,
+    now: i64,
+    b: &mut Builder,
+) -> Result<BTreeMap<EntityId, String>, FrameError> {
+    let w = store.window(ksm::RESTARTS, from, now, &["namespace", "pod"])?;
+    let mut per: BTreeMap<EntityId, f64> = BTreeMap::new();
+    for (k, v) in w.increase_by(any, &["namespace", "pod"]) {
+        *per.entry(inv.workload(&k[0], &k[1])).or_default() += v;
+    }
+    for (wl, v) in per {
+        b.signal(wl, SignalKind::Restarts, v);
+    }
+    let w = store.window(
+        ksm::LAST_TERMINATED,
+        from,
+        now,
+        &["namespace", "pod", "reason"],
+    )?;
+    let mut reasons = BTreeMap::new();
+    for (k, v) in w.latest_by(any, &["namespace", "pod", "reason"], max) {
+        if v > 0.0 && !k[2].is_empty() {
+            reasons.insert(inv.workload(&k[0], &k[1]), k[2].clone());
+        }
+    }
+    Ok(reasons)
+}
+
+fn deployment_signals(
+    store: &FrameStore,
+    from: i64,
+    now: i64,
+    b: &mut Builder,
+) -> Result<(), FrameError> {
+    let spec = store
+        .window(ksm::DEPLOY_SPEC, from, now, &["namespace", "deployment"])?
+        .latest_by(any, &["namespace", "deployment"], sum);
+    let avail = store
+        .window(
+            ksm::DEPLOY_AVAILABLE,
+            from,
+            now,
+            &["namespace", "deployment"],
+        )?
+        .latest_by(any, &["namespace", "deployment"], sum);
+    for (k, want) in spec {
+        let have = avail.get(&k).copied().unwrap_or(0.0);
+        b.signal(
+            EntityId::workload(&k[0], &k[1]),
+            SignalKind::ReplicasUnavailable,
+            (want - have).max(0.0),
+        );
+    }
+    Ok(())
+}
+
+/// Produces/consumes edges, consumer lag and queue depth.
+fn messaging_signals(
+    store: &FrameStore,
+    from: i64,
+    now: i64,
+    b: &mut Builder,
+) -> Result<(), FrameError> {
+    let dest = |system: &str, name: &str| {
+        let kind = if conventions::destination_is_topic(system) {
+            EntityKind::Topic
+        } else {
+            EntityKind::Queue
+        };
+        EntityId::new(kind, "", name)
+    };
+    let by = [
+        "namespace",
+        messaging::WORKLOAD,
+        messaging::SYSTEM,
+        messaging::DESTINATION,
+    ];
+    let sent = store.window(messaging::SENT, from, now, &by)?;
+    for (k, rate) in sent.rate_by(any, &by) {
+        let e = b.edge(
+            EdgeKind::Produces,
+            EntityId::workload(&k[0], &k[1]),
+            dest(&k[2], &k[3]),
+        );
+        e.rate_per_s = Some(rate);
+    }
+    // Consumers: keep every series, even one with a single sample (a new consumer).
+    let by = [
+        "namespace",
+        messaging::WORKLOAD,
+        messaging::SYSTEM,
+        messaging::DESTINATION,
+        messaging::GROUP,
+    ];
+    let consumed = store.window(messaging::CONSUMED, from, now, &by)?;
+    let rates = consumed.rate_by(any, &by);
+    let mut group_owner: BTreeMap<(String, String), EntityId> = BTreeMap::new();
+    for (k, _) in consumed.latest_by(any, &by, max) {
+        let wl = EntityId::workload(&k[0], &k[1]);
+        let e = b.edge(EdgeKind::Consumes, wl.clone(), dest(&k[2], &k[3]));
+        e.rate_per_s = rates.get(&k).copied().or(e.rate_per_s);
+        group_owner.insert((k[3].clone(), k[4].clone()), wl);
+    }
+    let lag = store.window(kafka::LAG, from, now, &[kafka::TOPIC, kafka::GROUP])?;
+    for (k, v) in lag.latest_by(any, &[kafka::TOPIC, kafka::GROUP], sum) {
+        let topic = EntityId::new(EntityKind::Topic, "", &k[0]);
+        match group_owner.get(&(k[0].clone(), k[1].clone())) {
+            Some(wl) => b.signal(wl.clone(), SignalKind::ConsumerLag, v),
+            None => b.signal(topic, SignalKind::ConsumerLag, v),
+        }
+    }
+    let ready = store.window(rabbitmq::READY, from, now, &[rabbitmq::QUEUE])?;
+    for (k, v) in ready.latest_by(any, &[rabbitmq::QUEUE], sum) {
+        b.signal(
+            EntityId::new(EntityKind::Queue, "", &k[0]),
+            SignalKind::QueueDepth,
+            v,
+        );
+    }
+    Ok(())
+}
+
+fn node_signals(
+    store: &FrameStore,
+    from: i64,
+    now: i64,
+    b: &mut Builder,
+) -> Result<(), FrameError> {
+    let cpu = store.window(node::CPU, from, now, &["instance", "mode"])?;
+    let mut busy: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for (k, v) in cpu.rate_by(any, &["instance", "mode"]) {
+        let e = busy.entry(k[0].clone()).or_default();
+        e.0 += v;
+        if k[1] == "idle" {
+            e.1 += v;
+        }
+    }
+    for (inst, (total, idle)) in busy {
+        if total > 0.0 {
+            b.signal(
+                EntityId::new(EntityKind::Node, "", node_name(&inst)),
+                SignalKind::NodeCpuBusy,
+                1.0 - idle / total,
+            );
+        }
+    }
+    let mem = store.window(node::MEM_AVAILABLE, from, now, &["instance"])?;
+    for (k, v) in mem.latest_by(any, &["instance"], sum) {
+        b.signal(
+            EntityId::new(EntityKind::Node, "", node_name(&k[0])),
+            SignalKind::NodeMemAvailable,
+            v,
+        );
+    }
+    Ok(())
+}
+
+/// node_exporter's `instance` is often `host:port`; the node is the host part.
+fn node_name(instance: &str) -> &str {
+    match instance.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => instance,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_interpolates_like_promql() {
+        let b = [
+            (10.0, 50.0),
+            (20.0, 90.0),
+            (40.0, 100.0),
+            (f64::INFINITY, 100.0),
+        ];
+        assert_eq!(histogram_quantile(0.5, &b), Some(10.0));
+        // rank 95 falls in (20, 40]: 20 + 20 * 5/10
+        assert_eq!(histogram_quantile(0.95, &b), Some(30.0));
+        assert_eq!(
+            histogram_quantile(0.99, &[(5.0, 0.0), (f64::INFINITY, 0.0)]),
+            None
+        );
+        // rank in +Inf bucket -> highest finite bound
+        assert_eq!(
+            histogram_quantile(0.99, &[(5.0, 1.0), (f64::INFINITY, 10.0)]),
+            Some(5.0)
+        );
+    }
+
+    #[test]
+    fn node_names() {
+        assert_eq!(node_name("node-a:9100"), "node-a");
+        assert_eq!(node_name("node-a"), "node-a");
+    }
+}

@@ -1,0 +1,101 @@
+//! The engine loop: collect from every source, analyse, publish a snapshot.
+
+use analytics::model::Snapshot;
+use analytics::{Analyzer, AnalyzerConfig};
+use collector::{Collector, CollectorOptions};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Errors of one engine cycle.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("computing signals: {0}")]
+    Collect(#[from] collector::CollectError),
+}
+
+/// What the engine watches and how often.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// `/metrics` URLs to scrape.
+    pub scrape: Vec<String>,
+    /// Time between cycles.
+    pub interval: Duration,
+    pub collector: CollectorOptions,
+    pub analyzer: AnalyzerConfig,
+}
+
+impl EngineConfig {
+    /// Sensible settings for `interval`: the scrape timeout stays below the interval, and
+    /// rates are taken over one interval (plus slack), at least 15 s, so that consecutive
+    /// values of a 15 s engine are independent.
+    pub fn for_interval(scrape: Vec<String>, interval: Duration) -> Self {
+        let mut collector = CollectorOptions::default();
+        collector.timeout = (interval * 4 / 5).max(Duration::from_millis(500));
+        collector.observe.interval_ms = interval.as_millis() as i64;
+        collector.observe.rate_window_ms = (interval.as_millis() as i64 + 500).max(15_500);
+        Self {
+            scrape,
+            interval,
+            collector,
+            analyzer: AnalyzerConfig::default(),
+        }
+    }
+}
+
+/// Collector + analyzer, stepped one cycle at a time.
+#[derive(Debug)]
+pub struct Engine {
+    collector: Collector,
+    analyzer: Analyzer,
+}
+
+impl Engine {
+    pub fn new(cfg: &EngineConfig) -> Self {
+        Self {
+            collector: Collector::new(cfg.scrape.clone(), cfg.collector),
+            analyzer: Analyzer::new(cfg.analyzer),
+        }
+    }
+
+    /// Run one cycle for the moment `now_ms` (Unix ms; the wall clock, or a virtual one).
+    pub async fn cycle(&mut self, now_ms: i64) -> Result<Arc<Snapshot>, EngineError> {
+        self.collector.collect(now_ms).await;
+        let obs = self.collector.observe(now_ms)?;
+        Ok(Arc::new(self.analyzer.step(&obs, self.collector.sources())))
+    }
+
+    /// Incidents opened since the engine started.
+    pub fn incidents_opened(&self) -> u64 {
+        self.analyzer.incidents_opened()
+    }
+}
+
+/// Unix ms now.
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Run the engine on the wall clock until every receiver of `tx` is gone. A cycle that fails
+/// is logged and the loop goes on; a slow source only delays its own data (timeouts).
+pub async fn run(mut engine: Engine, interval: Duration, tx: watch::Sender<Arc<Snapshot>>) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        if tx.is_closed() {
+            return;
+        }
+        match engine.cycle(wall_ms()).await {
+            Ok(snap) => {
+                if tx.send(snap).is_err() {
+                    return;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "engine cycle failed"),
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Accuracy of the whole pipeline on the simulator's scenarios, on a virtual clock.
+//!
+//! Each run starts the simulator's HTTP server on a free loopback port, advances a virtual
+//! clock one scrape interval at a time, and runs the real engine (scrape over HTTP, parse,
+//! frames, signals, detection, incidents, ranking) on it. Nothing is shared with the
+//! simulator but its `/metrics` text; the ground truth is read only to score the result.
+
+use crate::engine::{Engine, EngineConfig};
+use analytics::model::{Cause, Incident, Snapshot};
+use fixtures::{Clock, GroundTruth, SimConfig, Simulator};
+use serde::Serialize;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Errors of an evaluation run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("simulator: {0}")]
+    Sim(#[from] fixtures::SimError),
+    #[error("engine: {0}")]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("scenario {0} has no ground truth (is it fault-free?)")]
+    NoTruth(String),
+}
+
+/// How a scenario is run.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalOptions {
+    pub seed: u64,
+    /// Scrape interval on the virtual clock.
+    pub interval: Duration,
+    /// Fault-free time before the fault, for the detectors' baselines.
+    pub warmup: Duration,
+    /// How long after the fault starts the run goes on.
+    pub observe_for: Duration,
+    /// The ranking is read this long after the incident is first detected (an operator's
+    /// first look), or at the end of the run if that comes first.
+    pub rank_after: Duration,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        Self {
+            seed: 7,
+            interval: Duration::from_secs(15),
+            warmup: Duration::from_secs(30 * 60),
+            observe_for: Duration::from_secs(15 * 60),
+            rank_after: Duration::from_secs(120),
+        }
+    }
+}
+
+/// One ranked cause, as reported.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RankedCause {
+    pub entity: String,
+    pub signal: String,
+    pub score: f64,
+    pub confidence: f64,
+}
+
+/// The outcome of one fault scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub scenario: String,
+    pub truth: GroundTruth,
+    /// Whether an incident related to the fault was raised.
+    pub detected: bool,
+    /// Seconds from fault start to the first anomaly of the incident being confirmed.
+    pub detection_delay_s: Option<f64>,
+    pub incident_title: Option<String>,
+    pub top5: Vec<RankedCause>,
+    pub hit_at_1: bool,
+    pub hit_at_3: bool,
+    /// The first evidence lines of the top cause.
+    pub top_evidence: Vec<String>,
+}
+
+/// Start a simulator on loopback with a virtual clock set to its start.
+pub async fn start_sim(
+    cfg: SimConfig,
+) -> Result<(fixtures::SimServer, Arc<std::sync::atomic::AtomicI64>), EvalError> {
+    let start = cfg.start_ms;
+    let sim = Simulator::new(cfg)?;
+    let (clock, handle) = Clock::new_virtual(start);
+    let server = fixtures::serve(sim, clock, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    Ok((server, handle))
+}
+
+/// The incident that is about the fault: the one holding the earliest anomaly with an onset at
+/// or after the fault start.
+fn fault_incident(snap: &Snapshot, fault_start_ms: i64, slack_ms: i64) -> Option<(&Incident, i64)> {
+    snap.incidents
+        .iter()
+        .filter_map(|inc| {
+            inc.anomalies
+                .iter()
+                .filter(|a| a.onset_ms >= fault_start_ms - slack_ms)
+                .map(|a| a.detected_ms)
+                .min()
+                .map(|d| (inc, d))
+        })
+        .min_by_key(|(_, d)| *d)
+}
+
+fn ranked(causes: &[Cause]) -> Vec<RankedCause> {
+    causes
+        .iter()
+        .take(5)
+        .map(|c| RankedCause {
+            entity: c.entity.name.clone(),
+            signal: c.signal.label().to_owned(),
+            score: (c.score * 1000.0).round() / 1000.0,
+            confidence: (c.confidence * 1000.0).round() / 1000.0,
+        })
+        .collect()
+}
+
+/// Run one fault scenario through the whole pipeline and score it.
+pub async fn run_scenario(name: &str, opts: EvalOptions) -> Result<ScenarioResult, EvalError> {
+    let interval_ms = opts.interval.as_millis() as i64;
+    let cfg = SimConfig {
+        scenario: name.to_owned(),
+        seed: opts.seed,
+        start_ms: fixtures::DEFAULT_START_MS,
+        fault_after_ms: opts.warmup.as_millis() as i64,
+        fault_duration_ms: opts.observe_for.as_millis() as i64 + 60_000,
+    };
+    let (server, clock) = start_sim(cfg.clone()).await?;
+    let truth = server
+        .with_sim(|s| s.ground_truth())
+        .into_iter()
+        .next()
+        .ok_or_else(|| EvalError::NoTruth(name.to_owned()))?;
+    let mut engine = Engine::new(&EngineConfig::for_interval(
+        vec![format!("{}/metrics", server.url())],
+        opts.interval,
+    ));
+    let end = truth.start_ms + opts.observe_for.as_millis() as i64;
+    let rank_after = opts.rank_after.as_millis() as i64;
+    let mut t = cfg.start_ms;
+    let mut chosen: Option<(Arc<Snapshot>, i64)> = None;
+    let mut last = None;
+    while t <= end {
+        clock.store(t, Ordering::SeqCst);
+        let snap = engine.cycle(t).await?;
+        if chosen.is_none() {
+            if let Some((_, detected)) = fault_incident(&snap, truth.start_ms, interval_ms) {
+                if t >= detected + rank_after {
+                    chosen = Some((snap.clone(), detected));
+                }
+            }
+        }
+        last = Some(snap);
+        t += interval_ms;
+    }
+    server.shutdown().await;
+    let snap = match (&chosen, &last) {
+        (Some((s, _)), _) => s.clone(),
+        (None, Some(s)) => s.clone(),
+        (None, None) => Arc::new(Snapshot::default()),
+    };
+    let found = fault_incident(&snap, truth.start_ms, interval_ms);
+    let (top5, title, delay, evidence) = match found {
+        Some((inc, detected)) => (
+            ranked(&inc.causes),
+            Some(inc.title.clone()),
+            Some((detected - truth.start_ms) as f64 / 1000.0),
+            inc.causes
+                .first()
+                .map(|c| c.evidence.iter().map(|e| e.text.clone()).collect())
+                .unwrap_or_default(),
+        ),
+        None => (Vec::new(), None, None, Vec::new()),
+    };
+    let pos = top5.iter().position(|c| c.entity == truth.root_workload);
+    Ok(ScenarioResult {
+        scenario: name.to_owned(),
+        detected: found.is_some(),
+        detection_delay_s: delay,
+        incident_title: title,
+        hit_at_1: pos == Some(0),
+        hit_at_3: pos.is_some_and(|p| p < 3),
+        top5,
+        top_evidence: evidence,
+        truth,
+    })
+}
+
+/// Incidents opened over `duration` of the fault-free scenario.
+pub async fn false_incidents(
+    duration: Duration,
+    opts: EvalOptions,
+) -> Result<FaultFree, EvalError> {
+    let cfg = SimConfig {
+        scenario: "none".to_owned(),
+        seed: opts.seed,
+        start_ms: fixtures::DEFAULT_START_MS,
+        fault_after_ms: 0,
+        fault_duration_ms: 0,
+    };
+    let (server, clock) = start_sim(cfg.clone()).await?;
+    let mut engine = Engine::new(&EngineConfig::for_interval(
+        vec![format!("{}/metrics", server.url())],
+        opts.interval,
+    ));
+    let interval_ms = opts.interval.as_millis() as i64;
+    let end = cfg.start_ms + duration.as_millis() as i64;
+    let mut t = cfg.start_ms;
+    let mut titles = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    while t <= end {
+        clock.store(t, Ordering::SeqCst);
+        let snap = engine.cycle(t).await?;
+        for inc in &snap.incidents {
+            if seen.insert(inc.id) {
+                titles.push(format!(
+                    "INC-{} at {}: {}",
+                    inc.id,
+                    analytics::fmt_time(inc.first_seen_ms),
+                    inc.title
+                ));
+            }
+        }
+        t += interval_ms;
+    }
+    server.shutdown().await;
+    Ok(FaultFree {
+        simulated_hours: duration.as_secs_f64() / 3600.0,
+        incidents: engine.incidents_opened(),
+        titles,
+    })
+}
+
+/// The fault-free run's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultFree {
+    pub simulated_hours: f64,
+    pub incidents: u64,
+    pub titles: Vec<String>,
+}
+
+/// The whole evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenarios: Vec<ScenarioResult>,
+    pub ac_at_1: f64,
+    pub ac_at_3: f64,
+    pub mean_detection_delay_s: Option<f64>,
+    pub fault_free: FaultFree,
+    pub interval_s: f64,
+    pub seed: u64,
+}
+
+/// Every fault scenario plus a fault-free simulated day.
+pub async fn run_all(opts: EvalOptions, fault_free_for: Duration) -> Result<Report, EvalError> {
+    let mut results = Vec::new();
+    for s in fixtures::scenarios() {
+        if s.name == "none" {
+            continue;
+        }
+        results.push(run_scenario(s.name, opts).await?);
+    }
+    let n = results.len().max(1) as f64;
+    let delays: Vec<f64> = results.iter().filter_map(|r| r.detection_delay_s).collect();
+    Ok(Report {
+        ac_at_1: results.iter().filter(|r| r.hit_at_1).count() as f64 / n,
+        ac_at_3: results.iter().filter(|r| r.hit_at_3).count() as f64 / n,
+        mean_detection_delay_s: (!delays.is_empty())
+            .then(|| delays.iter().sum::<f64>() / delays.len() as f64),
+        fault_free: false_incidents(fault_free_for, opts).await?,
+        scenarios: results,
+        interval_s: opts.interval.as_secs_f64(),
+        seed: opts.seed,
+    })
+}

@@ -1,0 +1,406 @@
+//! The `opscope` command line: argument handling and wiring; the work lives in the crates.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use opscope::engine::{self, Engine, EngineConfig};
+use opscope::eval;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "opscope",
+    version,
+    about = "AIOps-style operations console for microservice platforms on Kubernetes",
+    long_about = "opscope scrapes cluster, service-mesh and message-broker metrics, flags anomalies, \
+groups them into incidents and ranks their likely root causes with evidence.\n\n\
+Start with `opscope demo`: a simulated shop cluster on loopback, the engine and the terminal UI, \
+with a fault injected after a minute."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulated cluster + engine + terminal UI, with a fault injected after a while
+    Demo(DemoArgs),
+    /// Serve the simulated cluster's /metrics alone on a loopback port
+    Sim(SimArgs),
+    /// The terminal console on real /metrics targets
+    Tui(TuiArgs),
+    /// Validate inputs
+    Check {
+        #[command(subcommand)]
+        what: CheckCommand,
+    },
+    /// Measure accuracy
+    Eval {
+        #[command(subcommand)]
+        what: EvalCommand,
+    },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Fault scenario to inject (see `opscope sim --list-scenarios`)
+    #[arg(long, default_value = "latency")]
+    scenario: String,
+    /// Delay before the fault starts, e.g. 60s, 2m
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    fault_after: Duration,
+    /// How long the fault lasts
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    fault_duration: Duration,
+    /// Seed of the simulation (same seed, same cluster and noise)
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Time between engine cycles
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    interval: Duration,
+}
+
+#[derive(Args)]
+struct SimArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    listen: SocketAddr,
+    /// Fault scenario
+    #[arg(long, default_value = "latency")]
+    scenario: String,
+    /// Delay before the fault starts
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    fault_after: Duration,
+    /// How long the fault lasts
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    fault_duration: Duration,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// List the scenarios and exit
+    #[arg(long)]
+    list_scenarios: bool,
+}
+
+#[derive(Args)]
+struct TuiArgs {
+    /// A Prometheus/OpenMetrics endpoint to scrape (repeatable)
+    #[arg(long = "scrape", value_name = "URL", required = true)]
+    scrape: Vec<String>,
+    /// Time between engine cycles
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    interval: Duration,
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Validate exposition text like `promtool check metrics`: exit 0 when it parses,
+    /// non-zero with the line number and reason when it does not
+    Metrics {
+        /// File to read, or `-` for standard input
+        #[arg(default_value = "-")]
+        file: String,
+        /// Format; taken from the content (`# EOF` means OpenMetrics) when not given
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Prometheus,
+    Openmetrics,
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Run every simulator scenario on a virtual clock through the whole pipeline over
+    /// loopback HTTP, and score detection and root-cause ranking against the ground truth
+    Scenarios {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Simulated fault-free time over which false incidents are counted
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        fault_free: Duration,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Logs go to stderr, or to a file while the terminal UI owns the screen.
+fn init_logs(to_file: bool) -> Result<Option<PathBuf>> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("OPSCOPE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    if to_file {
+        let path = std::env::temp_dir().join("opscope.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening log file {}", path.display()))?;
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+        Ok(Some(path))
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+        Ok(None)
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo(a) => demo(a),
+        Command::Sim(a) => sim(a),
+        Command::Tui(a) => tui_cmd(a),
+        Command::Check {
+            what: CheckCommand::Metrics { file, format },
+        } => check_metrics(&file, format),
+        Command::Eval {
+            what:
+                EvalCommand::Scenarios {
+                    json,
+                    seed,
+                    fault_free,
+                },
+        } => {
+            init_logs(false)?;
+            eval_scenarios(json, seed, fault_free)
+        }
+    }
+}
+
+fn sim_config(
+    scenario: &str,
+    seed: u64,
+    fault_after: Duration,
+    fault_duration: Duration,
+) -> fixtures::SimConfig {
+    fixtures::SimConfig {
+        scenario: scenario.to_owned(),
+        seed,
+        start_ms: engine::wall_ms(),
+        fault_after_ms: fault_after.as_millis() as i64,
+        fault_duration_ms: fault_duration.as_millis() as i64,
+    }
+}
+
+fn known_scenarios() -> String {
+    fixtures::scenarios()
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn demo(a: DemoArgs) -> Result<()> {
+    let log = init_logs(true)?;
+    let rt = runtime()?;
+    let cfg = sim_config(&a.scenario, a.seed, a.fault_after, a.fault_duration);
+    let sim = fixtures::Simulator::new(cfg)
+        .with_context(|| format!("scenario {:?} (known: {})", a.scenario, known_scenarios()))?;
+    let server = rt
+        .block_on(fixtures::serve(
+            sim,
+            fixtures::Clock::Real,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        ))
+        .context("starting the simulated cluster on loopback")?;
+    let url = format!("{}/metrics", server.url());
+    tracing::info!(%url, "simulator listening");
+    let title = format!(
+        "opscope demo — simulated shop, scenario {} (fault in {}) — {}",
+        a.scenario,
+        humantime::format_duration(a.fault_after),
+        url
+    );
+    let result = console(&rt, vec![url], a.interval, title);
+    drop(server);
+    rt.shutdown_timeout(Duration::from_secs(1));
+    if let (Err(_), Some(p)) = (&result, log) {
+        eprintln!("(logs in {})", p.display());
+    }
+    result
+}
+
+fn tui_cmd(a: TuiArgs) -> Result<()> {
+    for u in &a.scrape {
+        let ok = u.starts_with("http://") || u.starts_with("https://");
+        if !ok {
+            bail!("--scrape {u:?}: expected an http:// URL of a /metrics endpoint");
+        }
+    }
+    init_logs(true)?;
+    let rt = runtime()?;
+    let title = format!("opscope — {} target(s)", a.scrape.len());
+    let r = console(&rt, a.scrape, a.interval, title);
+    rt.shutdown_timeout(Duration::from_secs(1));
+    r
+}
+
+/// Engine in the background, terminal UI in the foreground until the user quits.
+fn console(
+    rt: &tokio::runtime::Runtime,
+    scrape: Vec<String>,
+    interval: Duration,
+    title: String,
+) -> Result<()> {
+    let cfg = EngineConfig::for_interval(scrape, interval);
+    let engine = Engine::new(&cfg);
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+    rt.spawn(engine::run(engine, interval, tx));
+    tui::run(
+        rx,
+        tui::TuiOptions {
+            title,
+            tick: Duration::from_millis(250),
+        },
+    )
+    .context("terminal UI")
+}
+
+fn sim(a: SimArgs) -> Result<()> {
+    if a.list_scenarios {
+        for s in fixtures::scenarios() {
+            println!("{:<16} {}", s.name, s.description);
+        }
+        return Ok(());
+    }
+    init_logs(false)?;
+    let rt = runtime()?;
+    let cfg = sim_config(&a.scenario, a.seed, a.fault_after, a.fault_duration);
+    let sim = fixtures::Simulator::new(cfg)
+        .with_context(|| format!("scenario {:?} (known: {})", a.scenario, known_scenarios()))?;
+    rt.block_on(async move {
+        let server = fixtures::serve(sim, fixtures::Clock::Real, a.listen)
+            .await
+            .with_context(|| format!("listening on {}", a.listen))?;
+        println!("simulated cluster: {}/metrics (scenario {}, fault after {})", server.url(), a.scenario, humantime::format_duration(a.fault_after));
+        println!("components: /metrics/{{istio,kube-state-metrics,cadvisor,node-exporter,kafka-exporter,rabbitmq,apps}}, ground truth: /ground-truth. Ctrl-C stops.");
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+fn check_metrics(file: &str, format: Option<FormatArg>) -> Result<()> {
+    let mut text = String::new();
+    let name = if file == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading standard input")?;
+        "<stdin>".to_owned()
+    } else {
+        text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
+        file.to_owned()
+    };
+    let format = format.map(|f| match f {
+        FormatArg::Prometheus => collector::exposition::Format::Prometheus,
+        FormatArg::Openmetrics => collector::exposition::Format::OpenMetrics,
+    });
+    match collector::exposition::check(&text, format) {
+        Ok(report) => {
+            for w in &report.warnings {
+                println!("{name}: warning: {w}");
+            }
+            println!(
+                "{name}: OK ({} families, {} samples)",
+                report.families, report.samples
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("{name}:{}: error: {}", e.line, e.reason);
+            std::process::exit(1);
+        }
+    }
+}
+
+fn eval_scenarios(json: bool, seed: u64, fault_free: Duration) -> Result<()> {
+    let rt = runtime()?;
+    let opts = eval::EvalOptions {
+        seed,
+        ..eval::EvalOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let report = rt
+        .block_on(eval::run_all(opts, fault_free))
+        .context("running the scenarios")?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("encoding the report")?
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<16} {:<22} {:>6} {:>6} {:>9}  top causes",
+        "scenario", "true root", "hit@1", "hit@3", "delay"
+    );
+    for r in &report.scenarios {
+        let top: Vec<String> = r.top5.iter().map(|c| c.entity.clone()).collect();
+        println!(
+            "{:<16} {:<22} {:>6} {:>6} {:>9}  {}",
+            r.scenario,
+            format!("{} ({})", r.truth.root_workload, r.truth.kind.as_str()),
+            r.hit_at_1,
+            r.hit_at_3,
+            r.detection_delay_s
+                .map(|d| format!("{d:.0} s"))
+                .unwrap_or_else(|| "missed".into()),
+            top.join(", ")
+        );
+    }
+    println!();
+    println!(
+        "AC@1 {:.2}  AC@3 {:.2}  mean detection delay {}",
+        report.ac_at_1,
+        report.ac_at_3,
+        report
+            .mean_detection_delay_s
+            .map(|d| format!("{d:.0} s"))
+            .unwrap_or_else(|| "n/a".into())
+    );
+    println!(
+        "fault-free: {} incident(s) in {:.0} simulated hours{}",
+        report.fault_free.incidents,
+        report.fault_free.simulated_hours,
+        if report.fault_free.titles.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", report.fault_free.titles.join("; "))
+        }
+    );
+    println!(
+        "(seed {}, scrape interval {} s, {:.1} s wall)",
+        report.seed,
+        report.interval_s,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

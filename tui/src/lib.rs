@@ -1,0 +1,155 @@
+//! tui: opscope's terminal console (ratatui + crossterm).
+//!
+//! It renders the engine's published [`Snapshot`](analytics::model::Snapshot) and owns no
+//! business logic: health, anomalies, incidents and causes arrive computed; the console only
+//! lays them out, lets the operator move around, and formats values with the collector's
+//! [`SignalKind::format_value`](collector::model::SignalKind::format_value).
+//!
+//! The code has the Elm shape: [`App`] is the model, [`Msg`] the inputs (keys, resizes, new
+//! snapshots), [`App::update`] the transitions (testable without a terminal), and [`render`] a
+//! pure function of the model onto a [`Frame`](ratatui::Frame). Screens live in `view/` (one
+//! file each), every colour and symbol in `styles.rs`, key bindings as data in [`keys`] (the
+//! help screen is generated from it), and the layered call-graph layout in `graph.rs`.
+//!
+//! Screens: the overview (entities with key signals, incidents), the topology (call graph in
+//! layers, colour by health, a details pane for the selected node) and the incident view
+//! (timeline, ranked causes with evidence, a chart of the selected cause's signal).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! let (_tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+//! let opts = tui::TuiOptions { title: "opscope demo — scenario latency".into(), tick: Duration::from_millis(250) };
+//! tui::run(rx, opts)?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Rendering without a terminal (as the snapshot tests do):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use ratatui::{Terminal, backend::TestBackend};
+//!
+//! let app = tui::App::new("opscope", Arc::new(analytics::model::Snapshot::default()));
+//! let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+//! terminal.draw(|f| tui::render(&app, f)).unwrap();
+//! ```
+
+mod app;
+mod format;
+mod graph;
+pub mod keys;
+mod styles;
+mod view;
+
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod fixture;
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use analytics::model::Snapshot;
+use crossterm::event::{self, Event, KeyEventKind};
+use tokio::sync::watch;
+
+pub use app::{App, Focus, Msg, View};
+pub use view::{MIN_HEIGHT, MIN_WIDTH};
+
+/// How the console presents itself and how often it polls.
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
+    /// Shown at the left of the title bar, e.g. "opscope demo — scenario latency".
+    pub title: String,
+    /// Longest wait for input before checking for a new snapshot; also the redraw period when
+    /// idle. 100-250 ms feels live without burning CPU.
+    pub tick: Duration,
+}
+
+impl Default for TuiOptions {
+    fn default() -> Self {
+        TuiOptions {
+            title: "opscope".into(),
+            tick: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Pure render of the app for tests.
+pub fn render(app: &App, frame: &mut ratatui::Frame) {
+    view::render(app, frame);
+}
+
+/// Restores the terminal when dropped, so early returns and errors leave it usable.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Runs the console on the current thread until the user quits. Restores the terminal on exit
+/// and on panic.
+///
+/// New snapshots are taken from `rx` as they are published; when the sender is dropped the
+/// last snapshot stays on screen with an "engine stopped" mark.
+pub fn run(mut rx: watch::Receiver<Arc<Snapshot>>, opts: TuiOptions) -> io::Result<()> {
+    // try_init installs a panic hook that restores the terminal before the panic message.
+    let mut terminal = ratatui::try_init()?;
+    let _guard = TerminalGuard;
+    let mut app = App::new(opts.title, rx.borrow_and_update().clone());
+    let tick = opts.tick.max(Duration::from_millis(10));
+    let mut connected = true;
+    let mut dirty = true;
+    let mut last_draw = Instant::now();
+    loop {
+        if dirty || last_draw.elapsed() >= tick {
+            terminal.draw(|f| render(&app, f))?;
+            last_draw = Instant::now();
+            dirty = false;
+        }
+        if event::poll(tick)? {
+            // Drain everything pending, then draw once.
+            loop {
+                if let Some(msg) = to_msg(event::read()?) {
+                    app.update(msg);
+                    dirty = true;
+                }
+                if app.should_quit() || !event::poll(Duration::ZERO)? {
+                    break;
+                }
+            }
+        }
+        if app.should_quit() {
+            return Ok(());
+        }
+        if connected {
+            match rx.has_changed() {
+                Ok(true) => {
+                    let snapshot = rx.borrow_and_update().clone();
+                    app.update(Msg::Snapshot(snapshot));
+                    dirty = true;
+                }
+                Ok(false) => {}
+                Err(_) => {
+                    connected = false;
+                    app.update(Msg::EngineStopped);
+                    dirty = true;
+                }
+            }
+        }
+    }
+}
+
+fn to_msg(ev: Event) -> Option<Msg> {
+    match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
+        Event::Resize(width, height) => Some(Msg::Resize { width, height }),
+        _ => None,
+    }
+}

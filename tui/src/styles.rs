@@ -1,0 +1,206 @@
+//! Every colour and symbol of the console, in one place.
+//!
+//! Health and severity always pair a colour with a symbol, so the console stays readable on a
+//! monochrome terminal and for colour-blind operators.
+
+use analytics::model::{Health, IncidentStatus, Severity};
+use ratatui::style::{Color, Modifier, Style};
+
+/// Symbol for a health state: Ok ●, Warning ▲, Critical ✖, Unknown ?.
+pub fn health_symbol(h: Health) -> &'static str {
+    match h {
+        Health::Ok => "●",
+        Health::Warning => "▲",
+        Health::Critical => "✖",
+        Health::Unknown => "?",
+    }
+}
+
+/// Colour for a health state: green, yellow, red, grey.
+pub fn health_color(h: Health) -> Color {
+    match h {
+        Health::Ok => Color::Green,
+        Health::Warning => Color::Yellow,
+        Health::Critical => Color::Red,
+        Health::Unknown => Color::DarkGray,
+    }
+}
+
+/// Foreground style of a health state.
+pub fn health(h: Health) -> Style {
+    Style::new().fg(health_color(h))
+}
+
+/// Word for a health state.
+pub fn health_word(h: Health) -> &'static str {
+    match h {
+        Health::Ok => "ok",
+        Health::Warning => "warning",
+        Health::Critical => "critical",
+        Health::Unknown => "unknown",
+    }
+}
+
+/// The health a severity is shown as.
+pub fn severity_health(s: Severity) -> Health {
+    match s {
+        Severity::Warning => Health::Warning,
+        Severity::Critical => Health::Critical,
+    }
+}
+
+/// Short severity tag with its symbol, e.g. "✖ CRIT".
+pub fn severity_tag(s: Severity) -> String {
+    let word = match s {
+        Severity::Warning => "WARN",
+        Severity::Critical => "CRIT",
+    };
+    format!("{} {word}", health_symbol(severity_health(s)))
+}
+
+/// Style of a severity tag.
+pub fn severity(s: Severity) -> Style {
+    health(severity_health(s)).add_modifier(Modifier::BOLD)
+}
+
+/// Word for an incident status.
+pub fn status_word(s: IncidentStatus) -> &'static str {
+    match s {
+        IncidentStatus::Open => "open",
+        IncidentStatus::Resolved => "resolved",
+    }
+}
+
+/// Style of an incident status.
+pub fn status(s: IncidentStatus) -> Style {
+    match s {
+        IncidentStatus::Open => Style::new().add_modifier(Modifier::BOLD),
+        IncidentStatus::Resolved => dim(),
+    }
+}
+
+/// The top title bar.
+pub fn title_bar() -> Style {
+    Style::new().fg(Color::Black).bg(Color::Cyan)
+}
+
+/// The application title inside the title bar.
+pub fn title() -> Style {
+    title_bar().add_modifier(Modifier::BOLD)
+}
+
+/// Warnings shown in the title bar (stale sources, engine stopped).
+pub fn title_alert() -> Style {
+    Style::new()
+        .fg(Color::White)
+        .bg(Color::Red)
+        .add_modifier(Modifier::BOLD)
+}
+
+/// Secondary text.
+pub fn dim() -> Style {
+    Style::new().fg(Color::DarkGray)
+}
+
+/// Column headers of tables.
+pub fn header() -> Style {
+    Style::new()
+        .fg(Color::Gray)
+        .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+}
+
+/// The selected row of the focused list.
+pub fn selected() -> Style {
+    Style::new().add_modifier(Modifier::REVERSED)
+}
+
+/// The selected row of a list without focus.
+pub fn selected_unfocused() -> Style {
+    Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+}
+
+/// Border of the focused pane.
+pub fn border_focused() -> Style {
+    Style::new().fg(Color::Cyan)
+}
+
+/// Border of other panes.
+pub fn border() -> Style {
+    Style::new().fg(Color::DarkGray)
+}
+
+/// Pane titles.
+pub fn pane_title() -> Style {
+    Style::new().add_modifier(Modifier::BOLD)
+}
+
+/// A key in the help screen and the key hints.
+pub fn key() -> Style {
+    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+}
+
+/// Transient notices in the status bar.
+pub fn notice() -> Style {
+    Style::new().fg(Color::Yellow)
+}
+
+/// Edges in the topology graph.
+pub fn edge() -> Style {
+    Style::new().fg(Color::DarkGray)
+}
+
+/// Edges touching the selected node.
+pub fn edge_highlighted() -> Style {
+    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+}
+
+/// Messaging (produces/consumes) edges.
+pub fn edge_messaging() -> Style {
+    Style::new().fg(Color::Magenta)
+}
+
+/// The series line of the cause chart.
+pub fn chart_series() -> Style {
+    Style::new().fg(Color::Cyan)
+}
+
+/// The onset marker of the cause chart.
+pub fn chart_onset() -> Style {
+    Style::new().fg(Color::Red)
+}
+
+/// Axis labels.
+pub fn axis() -> Style {
+    Style::new().fg(Color::Gray)
+}
+
+/// Filled part of a confidence bar.
+pub fn confidence_bar() -> Style {
+    Style::new().fg(Color::Magenta)
+}
+
+/// Timeline entries from the incident's own history.
+pub fn timeline_event() -> Style {
+    Style::new().fg(Color::Blue)
+}
+
+/// Arrow for an outgoing edge in the details pane.
+pub const OUTGOING: &str = "→";
+/// Arrow for an incoming edge in the details pane.
+pub const INCOMING: &str = "←";
+/// Marker of the selected row.
+pub const SELECTED_MARK: &str = "▶ ";
+/// Marker of the selected row of a list without focus.
+pub const SELECTED_MARK_UNFOCUSED: &str = "▷ ";
+/// Placeholder for a value that is not available.
+pub const MISSING: &str = "–";
+/// Upwards change of a signal.
+pub const RISE: &str = "↑";
+/// Downwards change of a signal.
+pub const FALL: &str = "↓";
+/// Bullet of evidence lines.
+pub const BULLET: &str = "•";
+/// Full and empty cells of the confidence bar.
+pub const BAR_FULL: char = '█';
+/// Empty cell of the confidence bar.
+pub const BAR_EMPTY: char = '░';

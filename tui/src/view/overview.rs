@@ -1,0 +1,338 @@
+//! The overview: every entity with its health and key signals, the incident list, and the
+//! freshness of each source.
+
+use analytics::model::{EntityHealth, Health, Incident, IncidentStatus};
+use collector::model::{SignalKind, SourceStatus};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, HighlightSpacing, Row, Table, TableState};
+
+use super::columns::{Column, Columns};
+use crate::app::{App, Focus};
+use crate::format;
+use crate::styles;
+
+/// Borders plus the selection mark.
+const TABLE_CHROME: u16 = 4;
+
+pub(super) fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let incidents = app.listed_incidents();
+    let sources = app.snapshot.sources.len() as u16;
+    let body = area.height;
+    // Incidents always keep their rows (within reason); sources show when there is room after
+    // every entity row; the entity table takes the rest.
+    let inc_h = (incidents.len() as u16 + 3).clamp(4, (body / 3).max(4));
+    let ent_want = app.overview_entities().len() as u16 + 3;
+    let src_h = if sources > 0 && body >= inc_h + ent_want + 4 {
+        (sources + 3).min(body - inc_h - ent_want)
+    } else {
+        0
+    };
+    let [top, mid, bottom] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(inc_h),
+        Constraint::Length(src_h),
+    ])
+    .areas(area);
+    entities(app, frame, top);
+    incident_list(app, &incidents, frame, mid);
+    if src_h > 0 {
+        source_list(app, frame, bottom);
+    }
+}
+
+fn pane<'a>(title: Line<'a>, focused: bool) -> Block<'a> {
+    Block::bordered().title(title).border_style(if focused {
+        styles::border_focused()
+    } else {
+        styles::border()
+    })
+}
+
+/// A table with the overview's selection marks.
+fn table<'a>(
+    rows: Vec<Row<'a>>,
+    cols: &Columns<'_, impl Sized>,
+    block: Block<'a>,
+    focused: bool,
+) -> Table<'a> {
+    Table::new(rows, cols.widths())
+        .header(cols.header(styles::header()))
+        .block(block)
+        .highlight_spacing(HighlightSpacing::Always)
+        .highlight_symbol(if focused {
+            styles::SELECTED_MARK
+        } else {
+            styles::SELECTED_MARK_UNFOCUSED
+        })
+        .row_highlight_style(if focused {
+            styles::selected()
+        } else {
+            styles::selected_unfocused()
+        })
+}
+
+/// The newest value of the first of `kinds` the entity has.
+fn signal(e: &EntityHealth, kinds: &[SignalKind]) -> Option<(SignalKind, f64)> {
+    kinds
+        .iter()
+        .find_map(|k| e.signals.iter().find(|(s, _)| s == k).copied())
+}
+
+/// A signal cell: the formatted value, or a dim dash.
+fn signal_cell(e: &EntityHealth, kinds: &[SignalKind]) -> Line<'static> {
+    match signal(e, kinds) {
+        Some((k @ SignalKind::NodeCpuBusy, v)) => Line::from(format!("{} busy", k.format_value(v))),
+        Some((k @ SignalKind::NodeMemAvailable, v)) => {
+            Line::from(format!("{} free", k.format_value(v)))
+        }
+        Some((k, v)) => Line::from(k.format_value(v)),
+        None => Line::styled(styles::MISSING, styles::dim()),
+    }
+}
+
+fn entity_columns<'a>(width: u16) -> Columns<'a, &'a EntityHealth> {
+    use SignalKind as K;
+    let sig = |header, w, rank, kinds: &'static [SignalKind]| {
+        Column::new(
+            header,
+            Constraint::Length(w),
+            rank,
+            move |e: &&EntityHealth| signal_cell(e, kinds),
+        )
+        .right()
+    };
+    Columns::fit(
+        vec![
+            Column::new("NAME", Constraint::Min(18), 0, |e: &&EntityHealth| {
+                Line::from(vec![
+                    Span::styled(styles::health_symbol(e.health), styles::health(e.health)),
+                    Span::raw(" "),
+                    Span::raw(e.entity.name.clone()),
+                ])
+            }),
+            Column::new(
+                "NAMESPACE",
+                Constraint::Length(12),
+                7,
+                |e: &&EntityHealth| {
+                    if e.entity.namespace.is_empty() {
+                        Line::styled(styles::MISSING, styles::dim())
+                    } else {
+                        Line::from(e.entity.namespace.clone())
+                    }
+                },
+            ),
+            Column::new("KIND", Constraint::Length(8), 9, |e: &&EntityHealth| {
+                Line::from(e.entity.kind.as_str())
+            }),
+            sig("REQ/S", 11, 1, &[K::RequestRate]),
+            sig("ERRORS", 6, 2, &[K::ErrorRatio]),
+            sig("P99", 7, 3, &[K::LatencyP99]),
+            sig("CPU", 10, 4, &[K::CpuCores, K::NodeCpuBusy]),
+            sig("MEMORY", 12, 5, &[K::MemoryBytes, K::NodeMemAvailable]),
+            sig("LAG/DEPTH", 9, 6, &[K::ConsumerLag, K::QueueDepth]),
+            sig("RESTARTS", 8, 8, &[K::Restarts]),
+        ],
+        width,
+    )
+}
+
+fn entities(app: &App, frame: &mut Frame, area: Rect) {
+    let rows_data = app.overview_entities();
+    let total = app.snapshot.entities.len();
+    let focused = app.focus == Focus::Entities;
+
+    let mut title = vec![Span::styled(" Entities ", styles::pane_title())];
+    for h in [
+        Health::Critical,
+        Health::Warning,
+        Health::Ok,
+        Health::Unknown,
+    ] {
+        let n = app
+            .snapshot
+            .entities
+            .iter()
+            .filter(|e| e.health == h)
+            .count();
+        if n > 0 {
+            title.push(Span::styled(
+                format!("{} {n} ", styles::health_symbol(h)),
+                styles::health(h),
+            ));
+        }
+    }
+    if !app.filter.is_empty() || app.filter_editing {
+        title.push(Span::styled(
+            format!("· filter \"{}\" {}/{total} ", app.filter, rows_data.len()),
+            styles::notice(),
+        ));
+    }
+
+    let cols = entity_columns(area.width.saturating_sub(TABLE_CHROME));
+    let mut rows: Vec<Row> = rows_data.iter().map(|e| cols.row(e)).collect();
+    let selected = app.entity_index(&rows_data);
+    if rows.is_empty() {
+        let note = if app.filter.is_empty() {
+            "no entities yet"
+        } else {
+            "no entity matches the filter"
+        };
+        rows.push(Row::new([Line::styled(note, styles::dim())]));
+    }
+    let mut state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(
+        table(rows, &cols, pane(Line::from(title), focused), focused),
+        area,
+        &mut state,
+    );
+}
+
+fn incident_columns<'a>(now_ms: i64, width: u16) -> Columns<'a, &'a Incident> {
+    Columns::fit(
+        vec![
+            Column::new("ID", Constraint::Length(7), 0, |i: &&Incident| {
+                Line::from(format!("INC-{}", i.id))
+            }),
+            Column::new("SEVERITY", Constraint::Length(8), 1, |i: &&Incident| {
+                Line::styled(
+                    styles::severity_tag(i.severity),
+                    styles::severity(i.severity),
+                )
+            }),
+            Column::new("STATUS", Constraint::Length(8), 4, |i: &&Incident| {
+                Line::styled(styles::status_word(i.status), styles::status(i.status))
+            }),
+            Column::new("AGE", Constraint::Length(8), 2, move |i: &&Incident| {
+                Line::from(format::duration(now_ms - i.first_seen_ms))
+            })
+            .right(),
+            Column::new("TITLE", Constraint::Min(20), 0, |i: &&Incident| {
+                Line::from(i.title.clone())
+            }),
+            Column::new(
+                "TOP CAUSE",
+                Constraint::Max(34),
+                3,
+                |i: &&Incident| match i.causes.first() {
+                    None => Line::styled("ranking causes…", styles::dim()),
+                    Some(c) => Line::from(vec![
+                        Span::raw(format!("{:>3.0}% ", c.confidence * 100.0)),
+                        Span::raw(format!("{} ", format::entity_short(&c.entity))),
+                        Span::styled(c.signal.label(), styles::dim()),
+                    ]),
+                },
+            )
+            .min(26),
+        ],
+        width,
+    )
+}
+
+fn incident_list(app: &App, list: &[&Incident], frame: &mut Frame, area: Rect) {
+    let focused = app.focus == Focus::Incidents;
+    let open = list
+        .iter()
+        .filter(|i| i.status == IncidentStatus::Open)
+        .count();
+    let title = Line::from(vec![
+        Span::styled(" Incidents ", styles::pane_title()),
+        Span::styled(
+            format!("{open} open, {} resolved ", list.len() - open),
+            styles::dim(),
+        ),
+    ]);
+    let cols = incident_columns(app.snapshot.ts_ms, area.width.saturating_sub(TABLE_CHROME));
+    let mut rows: Vec<Row> = list
+        .iter()
+        .map(|i| {
+            let row = cols.row(i);
+            if i.status == IncidentStatus::Open {
+                row
+            } else {
+                row.style(styles::dim())
+            }
+        })
+        .collect();
+    let selected = app.incident_index(list);
+    if rows.is_empty() {
+        rows.push(Row::new([Line::styled("all quiet", styles::dim())]));
+    }
+    let mut state = TableState::default().with_selected(selected);
+    let table = table(rows, &cols, pane(title, focused), focused).row_highlight_style(if focused {
+        styles::selected()
+    } else {
+        Style::new()
+    });
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn source_columns<'a>(now_ms: i64, width: u16) -> Columns<'a, &'a SourceStatus> {
+    let health = |s: &SourceStatus| if s.stale { Health::Warning } else { Health::Ok };
+    Columns::fit(
+        vec![
+            Column::new(
+                "SOURCE",
+                Constraint::Min(20),
+                0,
+                move |s: &&SourceStatus| {
+                    Line::from(vec![
+                        Span::styled(styles::health_symbol(health(s)), styles::health(health(s))),
+                        Span::raw(" "),
+                        Span::raw(s.name.clone()),
+                    ])
+                },
+            ),
+            Column::new(
+                "STATE",
+                Constraint::Length(5),
+                1,
+                move |s: &&SourceStatus| {
+                    Line::styled(
+                        if s.stale { "stale" } else { "fresh" },
+                        styles::health(health(s)),
+                    )
+                },
+            ),
+            Column::new(
+                "LAST OK",
+                Constraint::Length(10),
+                2,
+                move |s: &&SourceStatus| {
+                    Line::from(s.last_success_ms.map_or_else(
+                        || "never".to_string(),
+                        |t| format!("{} ago", format::duration(now_ms - t)),
+                    ))
+                },
+            )
+            .right(),
+            Column::new("SAMPLES", Constraint::Length(7), 4, |s: &&SourceStatus| {
+                Line::from(s.samples.to_string())
+            })
+            .right(),
+            Column::new("TOOK", Constraint::Length(8), 5, |s: &&SourceStatus| {
+                Line::from(format!("{} ms", s.duration_ms))
+            })
+            .right(),
+            Column::new("LAST ERROR", Constraint::Min(16), 3, |s: &&SourceStatus| {
+                Line::styled(s.last_error.clone().unwrap_or_default(), styles::notice())
+            }),
+        ],
+        width,
+    )
+}
+
+fn source_list(app: &App, frame: &mut Frame, area: Rect) {
+    let cols = source_columns(app.snapshot.ts_ms, area.width.saturating_sub(TABLE_CHROME));
+    let rows: Vec<Row> = app.snapshot.sources.iter().map(|s| cols.row(&s)).collect();
+    let title = Line::from(Span::styled(" Sources ", styles::pane_title()));
+    let table = Table::new(rows, cols.widths())
+        .header(cols.header(styles::header()))
+        .block(pane(title, false))
+        .highlight_spacing(HighlightSpacing::Always)
+        .highlight_symbol("  ");
+    frame.render_widget(table, area);
+}
