@@ -30,10 +30,16 @@ impl EngineConfig {
     /// rates are taken over one interval (plus slack), at least 15 s, so that consecutive
     /// values of a 15 s engine are independent.
     pub fn for_interval(scrape: Vec<String>, interval: Duration) -> Self {
-        let mut collector = CollectorOptions::default();
-        collector.timeout = (interval * 4 / 5).max(Duration::from_millis(500));
-        collector.observe.interval_ms = interval.as_millis() as i64;
-        collector.observe.rate_window_ms = (interval.as_millis() as i64 + 500).max(15_500);
+        let interval_ms = interval.as_millis() as i64;
+        let collector = CollectorOptions {
+            timeout: (interval * 4 / 5).max(Duration::from_millis(500)),
+            observe: collector::observe::ObserveOptions {
+                interval_ms,
+                rate_window_ms: (interval_ms + 500).max(15_500),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         Self {
             scrape,
             interval,

@@ -146,12 +146,11 @@ pub async fn run_scenario(name: &str, opts: EvalOptions) -> Result<ScenarioResul
     while t <= end {
         clock.store(t, Ordering::SeqCst);
         let snap = engine.cycle(t).await?;
-        if chosen.is_none() {
-            if let Some((_, detected)) = fault_incident(&snap, truth.start_ms, interval_ms) {
-                if t >= detected + rank_after {
-                    chosen = Some((snap.clone(), detected));
-                }
-            }
+        if chosen.is_none()
+            && let Some((_, detected)) = fault_incident(&snap, truth.start_ms, interval_ms)
+            && t >= detected + rank_after
+        {
+            chosen = Some((snap.clone(), detected));
         }
         last = Some(snap);
         t += interval_ms;

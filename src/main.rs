@@ -45,8 +45,9 @@ enum Command {
     },
 }
 
+/// The simulated cluster's fault and randomness, shared by `demo` and `sim`.
 #[derive(Args)]
-struct DemoArgs {
+struct FaultArgs {
     /// Fault scenario to inject (see `opscope sim --list-scenarios`)
     #[arg(long, default_value = "latency")]
     scenario: String,
@@ -59,6 +60,12 @@ struct DemoArgs {
     /// Seed of the simulation (same seed, same cluster and noise)
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    fault: FaultArgs,
     /// Time between engine cycles
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     interval: Duration,
@@ -69,17 +76,8 @@ struct SimArgs {
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1:9464")]
     listen: SocketAddr,
-    /// Fault scenario
-    #[arg(long, default_value = "latency")]
-    scenario: String,
-    /// Delay before the fault starts
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
-    fault_after: Duration,
-    /// How long the fault lasts
-    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
-    fault_duration: Duration,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    fault: FaultArgs,
     /// List the scenarios and exit
     #[arg(long)]
     list_scenarios: bool,
@@ -195,19 +193,17 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn sim_config(
-    scenario: &str,
-    seed: u64,
-    fault_after: Duration,
-    fault_duration: Duration,
-) -> fixtures::SimConfig {
-    fixtures::SimConfig {
-        scenario: scenario.to_owned(),
-        seed,
+/// A simulator starting now, with the scenario checked against the known ones.
+fn simulator(f: &FaultArgs) -> Result<fixtures::Simulator> {
+    let cfg = fixtures::SimConfig {
+        scenario: f.scenario.clone(),
+        seed: f.seed,
         start_ms: engine::wall_ms(),
-        fault_after_ms: fault_after.as_millis() as i64,
-        fault_duration_ms: fault_duration.as_millis() as i64,
-    }
+        fault_after_ms: f.fault_after.as_millis() as i64,
+        fault_duration_ms: f.fault_duration.as_millis() as i64,
+    };
+    fixtures::Simulator::new(cfg)
+        .with_context(|| format!("scenario {:?} (known: {})", f.scenario, known_scenarios()))
 }
 
 fn known_scenarios() -> String {
@@ -221,9 +217,7 @@ fn known_scenarios() -> String {
 fn demo(a: DemoArgs) -> Result<()> {
     let log = init_logs(true)?;
     let rt = runtime()?;
-    let cfg = sim_config(&a.scenario, a.seed, a.fault_after, a.fault_duration);
-    let sim = fixtures::Simulator::new(cfg)
-        .with_context(|| format!("scenario {:?} (known: {})", a.scenario, known_scenarios()))?;
+    let sim = simulator(&a.fault)?;
     let server = rt
         .block_on(fixtures::serve(
             sim,
@@ -235,8 +229,8 @@ fn demo(a: DemoArgs) -> Result<()> {
     tracing::info!(%url, "simulator listening");
     let title = format!(
         "opscope demo — simulated shop, scenario {} (fault in {}) — {}",
-        a.scenario,
-        humantime::format_duration(a.fault_after),
+        a.fault.scenario,
+        humantime::format_duration(a.fault.fault_after),
         url
     );
     let result = console(&rt, vec![url], a.interval, title);
@@ -293,14 +287,12 @@ fn sim(a: SimArgs) -> Result<()> {
     }
     init_logs(false)?;
     let rt = runtime()?;
-    let cfg = sim_config(&a.scenario, a.seed, a.fault_after, a.fault_duration);
-    let sim = fixtures::Simulator::new(cfg)
-        .with_context(|| format!("scenario {:?} (known: {})", a.scenario, known_scenarios()))?;
+    let sim = simulator(&a.fault)?;
     rt.block_on(async move {
         let server = fixtures::serve(sim, fixtures::Clock::Real, a.listen)
             .await
             .with_context(|| format!("listening on {}", a.listen))?;
-        println!("simulated cluster: {}/metrics (scenario {}, fault after {})", server.url(), a.scenario, humantime::format_duration(a.fault_after));
+        println!("simulated cluster: {}/metrics (scenario {}, fault after {})", server.url(), a.fault.scenario, humantime::format_duration(a.fault.fault_after));
         println!("components: /metrics/{{istio,kube-state-metrics,cadvisor,node-exporter,kafka-exporter,rabbitmq,apps}}, ground truth: /ground-truth. Ctrl-C stops.");
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
         server.shutdown().await;

@@ -64,6 +64,25 @@ impl Builder {
                 p99_ms: None,
             })
     }
+    /// Fold per-pod values (keyed by `[namespace, pod]`) into their workloads with `combine`.
+    fn per_workload(
+        &mut self,
+        inv: &Inventory,
+        per_pod: BTreeMap<Vec<String>, f64>,
+        kind: SignalKind,
+        combine: fn(f64, f64) -> f64,
+    ) {
+        let mut per: BTreeMap<EntityId, f64> = BTreeMap::new();
+        for (k, v) in per_pod {
+            per.entry(inv.workload(&k[0], &k[1]))
+                .and_modify(|acc| *acc = combine(*acc, v))
+                .or_insert(v);
+        }
+        for (wl, v) in per {
+            self.signal(wl, kind, v);
+        }
+    }
+
     fn signal(&mut self, entity: EntityId, kind: SignalKind, value: f64) {
         if value.is_finite() {
             self.entities.insert(entity.clone());
@@ -348,27 +367,17 @@ fn container_signals(
         !c.is_empty() && c != "POD"
     };
     let cpu = store.window(cadvisor::CPU, from, now, &["namespace", "pod", "container"])?;
-    let mut per: BTreeMap<EntityId, f64> = BTreeMap::new();
-    for (k, v) in cpu.rate_by(real_container, &["namespace", "pod"]) {
-        *per.entry(inv.workload(&k[0], &k[1])).or_default() += v;
-    }
-    for (wl, v) in per {
-        b.signal(wl, SignalKind::CpuCores, v);
-    }
+    let per_pod = cpu.rate_by(real_container, &["namespace", "pod"]);
+    b.per_workload(inv, per_pod, SignalKind::CpuCores, sum);
     let mem = store.window(
         cadvisor::MEMORY,
         from,
         now,
         &["namespace", "pod", "container"],
     )?;
-    let mut per: BTreeMap<EntityId, f64> = BTreeMap::new();
-    for (k, v) in mem.latest_by(real_container, &["namespace", "pod"], sum) {
-        let e = per.entry(inv.workload(&k[0], &k[1])).or_insert(v);
-        *e = e.max(v);
-    }
-    for (wl, v) in per {
-        b.signal(wl, SignalKind::MemoryBytes, v);
-    }
+    // The largest pod's working set: a leak in one replica is not diluted by the others.
+    let per_pod = mem.latest_by(real_container, &["namespace", "pod"], sum);
+    b.per_workload(inv, per_pod, SignalKind::MemoryBytes, max);
     Ok(())
 }
 
@@ -380,13 +389,8 @@ fn restart_signals(
     b: &mut Builder,
 ) -> Result<BTreeMap<EntityId, String>, FrameError> {
     let w = store.window(ksm::RESTARTS, from, now, &["namespace", "pod"])?;
-    let mut per: BTreeMap<EntityId, f64> = BTreeMap::new();
-    for (k, v) in w.increase_by(any, &["namespace", "pod"]) {
-        *per.entry(inv.workload(&k[0], &k[1])).or_default() += v;
-    }
-    for (wl, v) in per {
-        b.signal(wl, SignalKind::Restarts, v);
-    }
+    let per_pod = w.increase_by(any, &["namespace", "pod"]);
+    b.per_workload(inv, per_pod, SignalKind::Restarts, sum);
     let w = store.window(
         ksm::LAST_TERMINATED,
         from,

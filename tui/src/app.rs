@@ -22,7 +22,12 @@ pub enum Msg {
     /// A key press (releases are ignored).
     Key(KeyEvent),
     /// The terminal was resized; the next frame is laid out for the new size.
-    Resize { width: u16, height: u16 },
+    Resize {
+        /// Columns.
+        width: u16,
+        /// Rows.
+        height: u16,
+    },
     /// The engine published a new snapshot.
     Snapshot(Arc<Snapshot>),
     /// The engine's channel closed; the last snapshot stays on screen.
@@ -47,7 +52,9 @@ impl Msg {
 /// A screen of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
+    /// Entities, incidents and sources (the root).
     Overview,
+    /// The call graph with a details pane.
     Topology,
     /// The incident with this id.
     Incident(u64),
@@ -66,8 +73,10 @@ impl View {
 /// Which list of the overview takes the arrow keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Focus {
+    /// The entity table.
     #[default]
     Entities,
+    /// The incident list.
     Incidents,
 }
 

@@ -19,7 +19,8 @@
 //! Coordinates are terminal cells relative to the layout's top-left corner; the view scrolls and
 //! clips.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use collector::model::{Edge, EdgeKind, EntityId, EntityKind};
 use ratatui::text::Span;
@@ -204,8 +205,12 @@ pub fn layout(entities: &[EntityId], edges: &[Edge]) -> GraphLayout {
         })
         .collect();
     let mut segments: Vec<Segment> = Vec::new();
+    let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (e, &(u, _, _)) in dag.iter().enumerate() {
+        out_edges[u].push(e);
+    }
     for u in 0..n {
-        let out: Vec<usize> = (0..dag.len()).filter(|&e| dag[e].0 == u).collect();
+        let out = &out_edges[u];
         let far_max = out
             .iter()
             .map(|&e| layer[dag[e].1])
@@ -235,7 +240,7 @@ pub fn layout(entities: &[EntityId], edges: &[Edge]) -> GraphLayout {
                 prev = s;
             }
         }
-        for &e in &out {
+        for &e in out {
             let v = dag[e].1;
             let from = if layer[v] == layer[u] + 1 {
                 u
@@ -463,6 +468,10 @@ fn assign_layers(n: usize, dag: &[(usize, usize, bool)]) -> Vec<usize> {
     for &(_, v, _) in dag {
         indeg[v] += 1;
     }
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b, _) in dag {
+        succ[a].push(b);
+    }
     let mut layer = vec![0usize; n];
     let mut remaining = indeg.clone();
     let mut queue: Vec<usize> = (0..n).filter(|&v| remaining[v] == 0).collect();
@@ -470,19 +479,17 @@ fn assign_layers(n: usize, dag: &[(usize, usize, bool)]) -> Vec<usize> {
     while head < queue.len() {
         let u = queue[head];
         head += 1;
-        for &(a, b, _) in dag {
-            if a == u {
-                layer[b] = layer[b].max(layer[u] + 1);
-                remaining[b] -= 1;
-                if remaining[b] == 0 {
-                    queue.push(b);
-                }
+        for &b in &succ[u] {
+            layer[b] = layer[b].max(layer[u] + 1);
+            remaining[b] -= 1;
+            if remaining[b] == 0 {
+                queue.push(b);
             }
         }
     }
     for u in 0..n {
         if indeg[u] == 0
-            && let Some(min) = dag.iter().filter(|e| e.0 == u).map(|e| layer[e.1]).min()
+            && let Some(min) = succ[u].iter().map(|&v| layer[v]).min()
         {
             layer[u] = min - 1;
         }
@@ -490,8 +497,20 @@ fn assign_layers(n: usize, dag: &[(usize, usize, bool)]) -> Vec<usize> {
     layer
 }
 
+/// Predecessor and successor slots of every slot.
+fn adjacency(slots: usize, segments: &[Segment]) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+    let mut preds = vec![Vec::new(); slots];
+    let mut succs = vec![Vec::new(); slots];
+    for g in segments {
+        preds[g.to].push(g.from);
+        succs[g.from].push(g.to);
+    }
+    (preds, succs)
+}
+
 /// Slot order per layer, by barycentre sweeps; deterministic.
 fn order_layers(slots: &[Slot], segments: &[Segment], layer_count: usize) -> Vec<Vec<usize>> {
+    let (preds, succs) = adjacency(slots.len(), segments);
     let mut order: Vec<Vec<usize>> = vec![Vec::new(); layer_count];
     for (i, s) in slots.iter().enumerate() {
         order[s.layer].push(i);
@@ -513,17 +532,9 @@ fn order_layers(slots: &[Slot], segments: &[Segment], layer_count: usize) -> Vec
             let mut keyed: Vec<(f64, f64, usize)> = order[k]
                 .iter()
                 .map(|&s| {
-                    let nbrs: Vec<f64> = segments
+                    let nbrs: Vec<f64> = if down { &preds[s] } else { &succs[s] }
                         .iter()
-                        .filter_map(|g| {
-                            if down && g.to == s {
-                                Some(pos[g.from])
-                            } else if !down && g.from == s {
-                                Some(pos[g.to])
-                            } else {
-                                None
-                            }
-                        })
+                        .map(|&t| pos[t])
                         .collect();
                     let bary = if nbrs.is_empty() {
                         pos[s]
@@ -550,6 +561,7 @@ fn order_layers(slots: &[Slot], segments: &[Segment], layer_count: usize) -> Vec
 /// Row of every slot: layers keep their order, rows at least [`ROW_STEP`] apart, each slot as
 /// close as possible to the mean row of its predecessors.
 fn assign_rows(slots: &[Slot], segments: &[Segment], order: &[Vec<usize>]) -> Vec<usize> {
+    let (preds_of, _) = adjacency(slots.len(), segments);
     let tallest = order.iter().map(Vec::len).max().unwrap_or(0);
     let height = if tallest == 0 {
         0
@@ -568,11 +580,7 @@ fn assign_rows(slots: &[Slot], segments: &[Segment], order: &[Vec<usize>]) -> Ve
             .iter()
             .enumerate()
             .map(|(i, &s)| {
-                let mut preds: Vec<usize> = segments
-                    .iter()
-                    .filter(|g| g.to == s)
-                    .map(|g| rows[g.from])
-                    .collect();
+                let mut preds: Vec<usize> = preds_of[s].iter().map(|&p| rows[p]).collect();
                 preds.sort_unstable();
                 // The (lower) median keeps at least one incoming line straight.
                 let want = match preds.get(preds.len().saturating_sub(1) / 2) {
@@ -650,20 +658,58 @@ fn plan_gap(k: usize, slots: &[Slot], segments: &[Segment], rows: &[usize]) -> G
         .map(|(&s, _)| s)
         .collect();
     fanning.sort_by_key(|&s| (rows[s], s));
-    // must_precede[a] contains b when a must be left of b.
-    let before = |a: usize, b: usize| -> bool {
-        let ya = rows[a];
-        targets[&b].contains(&ya) && !targets[&a].contains(&ya)
-    };
-    let mut placed: Vec<usize> = Vec::new();
-    let mut left: Vec<usize> = fanning.clone();
-    while !left.is_empty() {
-        // First (by row) source with no unplaced source that must precede it; fall back to row order.
-        let pick = left
-            .iter()
-            .position(|&s| !left.iter().any(|&o| o != s && before(o, s)))
-            .unwrap_or(0);
-        placed.push(left.remove(pick));
+    for ts in targets.values_mut() {
+        ts.sort_unstable();
+        ts.dedup();
+    }
+    // after[a] holds b when a must be left of b: a's exit row is a row b branches to (and a
+    // does not branch to it itself).
+    let f = fanning.len();
+    let mut by_row: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, s) in fanning.iter().enumerate() {
+        for &y in &targets[s] {
+            by_row.entry(y).or_default().push(i);
+        }
+    }
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); f];
+    let mut indeg = vec![0usize; f];
+    for (a, s) in fanning.iter().enumerate() {
+        let ya = rows[*s];
+        if targets[s].binary_search(&ya).is_ok() {
+            continue;
+        }
+        for &b in by_row.get(&ya).into_iter().flatten() {
+            if b != a {
+                after[a].push(b);
+                indeg[b] += 1;
+            }
+        }
+    }
+    // Kahn's algorithm, upper rows first; a cycle is broken at its upper-most source.
+    let mut heap: BinaryHeap<Reverse<usize>> =
+        (0..f).filter(|&i| indeg[i] == 0).map(Reverse).collect();
+    let mut done = vec![false; f];
+    let mut placed: Vec<usize> = Vec::with_capacity(f);
+    while placed.len() < f {
+        let Some(Reverse(i)) = heap.pop() else {
+            if let Some(i) = (0..f).find(|&i| !done[i]) {
+                heap.push(Reverse(i));
+            }
+            continue;
+        };
+        if done[i] {
+            continue;
+        }
+        done[i] = true;
+        placed.push(fanning[i]);
+        for &b in &after[i] {
+            if !done[b] {
+                indeg[b] = indeg[b].saturating_sub(1);
+                if indeg[b] == 0 {
+                    heap.push(Reverse(b));
+                }
+            }
+        }
     }
     Gap {
         tracks: placed
@@ -1014,6 +1060,37 @@ mod tests {
                 }
             }
             let _ = l.compose(Some(0));
+        }
+    }
+
+    /// A big mesh lays out quickly enough to redo on every snapshot (no quadratic passes).
+    #[test]
+    fn large_graphs_lay_out() {
+        let n = 1500;
+        let ents: Vec<EntityId> = (0..n).map(|i| w(&format!("svc-{i:04}"))).collect();
+        let mut edges = Vec::new();
+        for i in 1..n {
+            for d in [1, 7, 31] {
+                if i >= d {
+                    edges.push(call(
+                        &format!("svc-{:04}", (i - d) / 2),
+                        &format!("svc-{i:04}"),
+                    ));
+                }
+            }
+        }
+        let start = std::time::Instant::now();
+        let l = layout(&ents, &edges);
+        assert_eq!(l.nodes.len(), n);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            start.elapsed()
+        );
+        for (i, a) in l.nodes.iter().enumerate().step_by(37) {
+            for b in &l.nodes[i + 1..] {
+                assert!(!overlaps(a, b));
+            }
         }
     }
 

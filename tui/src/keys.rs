@@ -6,21 +6,31 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 /// What a key asks the console to do. Its meaning may depend on the view (see [`Scope`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// Leave the console.
     Quit,
     /// Pop the view stack (or close the help).
     Back,
+    /// Show or hide the help overlay.
     ToggleHelp,
+    /// Back to the overview (the root of the view stack).
     ShowOverview,
+    /// Open the topology graph.
     ShowTopology,
     /// Open the newest open incident.
     NewestIncident,
     /// Start typing a filter on entity names (overview).
     StartFilter,
+    /// Previous row, or the node above.
     Up,
+    /// Next row, or the node below.
     Down,
+    /// The node to the left (upstream).
     Left,
+    /// The node to the right (downstream).
     Right,
+    /// First row.
     First,
+    /// Last row.
     Last,
     /// Drill into the selection.
     Enter,
@@ -37,9 +47,13 @@ pub enum Action {
 /// Where a binding applies. View scopes are consulted before [`Scope::Global`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
+    /// Every view.
     Global,
+    /// The overview.
     Overview,
+    /// The topology graph.
     Topology,
+    /// The incident view.
     Incident,
     /// While typing a filter; other printable keys are typed into it.
     Filter,
@@ -62,7 +76,7 @@ impl Scope {
             Scope::Overview => "Overview",
             Scope::Topology => "Topology",
             Scope::Incident => "Incident",
-            Scope::Filter => "Filter (after /)",
+            Scope::Filter => "Filter (typing after /)",
         }
     }
 }
@@ -71,7 +85,9 @@ impl Scope {
 /// `G` match however the terminal reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key {
+    /// The key.
     pub code: KeyCode,
+    /// Whether Ctrl must be held.
     pub ctrl: bool,
 }
 
@@ -127,8 +143,11 @@ impl Key {
 /// One row of the key table.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
+    /// Where it applies.
     pub scope: Scope,
+    /// Every key that triggers it; the first is shown in hints.
     pub keys: &'static [Key],
+    /// What it does.
     pub action: Action,
     /// What the key does, for the help screen.
     pub help: &'static str,
@@ -143,164 +162,36 @@ const fn b(scope: Scope, keys: &'static [Key], action: Action, help: &'static st
     }
 }
 
-/// The key table. View scopes come first in lookups, then [`Scope::Global`].
+/// The key table. View scopes come first in lookups, then [`Scope::Global`]. Descriptions stay
+/// short (22 characters at most) so the help fits two columns on an 80-column terminal.
+#[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
-    b(
-        Scope::Global,
-        &[Key::ch('q'), Key::ctrl('c')],
-        Action::Quit,
-        "quit",
-    ),
-    b(
-        Scope::Global,
-        &[Key::ch('?')],
-        Action::ToggleHelp,
-        "show or hide this help",
-    ),
-    b(
-        Scope::Global,
-        &[Key::new(KeyCode::Esc)],
-        Action::Back,
-        "back to the previous view",
-    ),
-    b(
-        Scope::Global,
-        &[Key::ch('o')],
-        Action::ShowOverview,
-        "overview",
-    ),
-    b(
-        Scope::Global,
-        &[Key::ch('t')],
-        Action::ShowTopology,
-        "topology graph",
-    ),
-    b(
-        Scope::Global,
-        &[Key::ch('i')],
-        Action::NewestIncident,
-        "newest open incident",
-    ),
-    b(
-        Scope::Overview,
-        &[Key::new(KeyCode::Up), Key::ch('k')],
-        Action::Up,
-        "previous row",
-    ),
-    b(
-        Scope::Overview,
-        &[Key::new(KeyCode::Down), Key::ch('j')],
-        Action::Down,
-        "next row",
-    ),
-    b(
-        Scope::Overview,
-        &[Key::new(KeyCode::Home), Key::ch('g')],
-        Action::First,
-        "first row",
-    ),
-    b(
-        Scope::Overview,
-        &[Key::new(KeyCode::End), Key::ch('G')],
-        Action::Last,
-        "last row",
-    ),
-    b(
-        Scope::Overview,
-        &[Key::new(KeyCode::Tab), Key::new(KeyCode::BackTab)],
-        Action::SwitchFocus,
-        "switch between entities and incidents",
-    ),
-    b(
-        Scope::Overview,
-        &[Key::new(KeyCode::Enter)],
-        Action::Enter,
-        "open: entity in the topology, incident in detail",
-    ),
-    b(
-        Scope::Overview,
-        &[Key::ch('/')],
-        Action::StartFilter,
-        "filter entities by name",
-    ),
-    b(
-        Scope::Topology,
-        &[Key::new(KeyCode::Left), Key::ch('h')],
-        Action::Left,
-        "select the node to the left (upstream)",
-    ),
-    b(
-        Scope::Topology,
-        &[Key::new(KeyCode::Right), Key::ch('l')],
-        Action::Right,
-        "select the node to the right (downstream)",
-    ),
-    b(
-        Scope::Topology,
-        &[Key::new(KeyCode::Up), Key::ch('k')],
-        Action::Up,
-        "select the node above",
-    ),
-    b(
-        Scope::Topology,
-        &[Key::new(KeyCode::Down), Key::ch('j')],
-        Action::Down,
-        "select the node below",
-    ),
-    b(
-        Scope::Topology,
-        &[Key::new(KeyCode::Enter)],
-        Action::Enter,
-        "open the newest open incident involving the node",
-    ),
-    b(
-        Scope::Incident,
-        &[Key::new(KeyCode::Up), Key::ch('k')],
-        Action::Up,
-        "previous cause (the chart follows)",
-    ),
-    b(
-        Scope::Incident,
-        &[Key::new(KeyCode::Down), Key::ch('j')],
-        Action::Down,
-        "next cause (the chart follows)",
-    ),
-    b(
-        Scope::Incident,
-        &[Key::new(KeyCode::Home), Key::ch('g')],
-        Action::First,
-        "top cause",
-    ),
-    b(
-        Scope::Incident,
-        &[Key::new(KeyCode::End), Key::ch('G')],
-        Action::Last,
-        "last cause",
-    ),
-    b(
-        Scope::Incident,
-        &[Key::new(KeyCode::Enter)],
-        Action::Enter,
-        "show the cause's entity in the topology",
-    ),
-    b(
-        Scope::Filter,
-        &[Key::new(KeyCode::Enter)],
-        Action::FilterApply,
-        "keep the filter",
-    ),
-    b(
-        Scope::Filter,
-        &[Key::new(KeyCode::Esc)],
-        Action::FilterCancel,
-        "clear the filter",
-    ),
-    b(
-        Scope::Filter,
-        &[Key::new(KeyCode::Backspace)],
-        Action::FilterDelete,
-        "delete a character (other keys type)",
-    ),
+    b(Scope::Global, &[Key::ch('q'), Key::ctrl('c')], Action::Quit, "quit"),
+    b(Scope::Global, &[Key::ch('?')], Action::ToggleHelp, "toggle this help"),
+    b(Scope::Global, &[Key::new(KeyCode::Esc)], Action::Back, "back to previous view"),
+    b(Scope::Global, &[Key::ch('o')], Action::ShowOverview, "overview"),
+    b(Scope::Global, &[Key::ch('t')], Action::ShowTopology, "topology graph"),
+    b(Scope::Global, &[Key::ch('i')], Action::NewestIncident, "newest open incident"),
+    b(Scope::Overview, &[Key::new(KeyCode::Up), Key::ch('k')], Action::Up, "previous row"),
+    b(Scope::Overview, &[Key::new(KeyCode::Down), Key::ch('j')], Action::Down, "next row"),
+    b(Scope::Overview, &[Key::new(KeyCode::Home), Key::ch('g')], Action::First, "first row"),
+    b(Scope::Overview, &[Key::new(KeyCode::End), Key::ch('G')], Action::Last, "last row"),
+    b(Scope::Overview, &[Key::new(KeyCode::Tab)], Action::SwitchFocus, "entities ⇄ incidents"),
+    b(Scope::Overview, &[Key::new(KeyCode::Enter)], Action::Enter, "drill into selection"),
+    b(Scope::Overview, &[Key::ch('/')], Action::StartFilter, "filter by name"),
+    b(Scope::Topology, &[Key::new(KeyCode::Left), Key::ch('h')], Action::Left, "node to the left"),
+    b(Scope::Topology, &[Key::new(KeyCode::Right), Key::ch('l')], Action::Right, "node to the right"),
+    b(Scope::Topology, &[Key::new(KeyCode::Up), Key::ch('k')], Action::Up, "node above"),
+    b(Scope::Topology, &[Key::new(KeyCode::Down), Key::ch('j')], Action::Down, "node below"),
+    b(Scope::Topology, &[Key::new(KeyCode::Enter)], Action::Enter, "its open incident"),
+    b(Scope::Incident, &[Key::new(KeyCode::Up), Key::ch('k')], Action::Up, "previous cause"),
+    b(Scope::Incident, &[Key::new(KeyCode::Down), Key::ch('j')], Action::Down, "next cause"),
+    b(Scope::Incident, &[Key::new(KeyCode::Home), Key::ch('g')], Action::First, "top cause"),
+    b(Scope::Incident, &[Key::new(KeyCode::End), Key::ch('G')], Action::Last, "last cause"),
+    b(Scope::Incident, &[Key::new(KeyCode::Enter)], Action::Enter, "cause in topology"),
+    b(Scope::Filter, &[Key::new(KeyCode::Enter)], Action::FilterApply, "keep the filter"),
+    b(Scope::Filter, &[Key::new(KeyCode::Esc)], Action::FilterCancel, "clear the filter"),
+    b(Scope::Filter, &[Key::new(KeyCode::Backspace)], Action::FilterDelete, "delete a character"),
     b(Scope::Filter, &[Key::ctrl('c')], Action::Quit, "quit"),
 ];
 
@@ -404,6 +295,13 @@ mod tests {
             for (i, k) in keys.iter().enumerate() {
                 assert!(!keys[i + 1..].contains(k), "{k:?} bound twice in {scope:?}");
             }
+        }
+    }
+
+    #[test]
+    fn descriptions_are_short() {
+        for b in BINDINGS {
+            assert!(b.help.chars().count() <= 22, "{:?}: {}", b.action, b.help);
         }
     }
 

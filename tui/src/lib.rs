@@ -1,6 +1,6 @@
 //! tui: opscope's terminal console (ratatui + crossterm).
 //!
-//! It renders the engine's published [`Snapshot`](analytics::model::Snapshot) and owns no
+//! It renders the engine's published [`Snapshot`] and owns no
 //! business logic: health, anomalies, incidents and causes arrive computed; the console only
 //! lays them out, lets the operator move around, and formats values with the collector's
 //! [`SignalKind::format_value`](collector::model::SignalKind::format_value).
@@ -37,6 +37,8 @@
 //! let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
 //! terminal.draw(|f| tui::render(&app, f)).unwrap();
 //! ```
+
+#![warn(missing_docs)]
 
 mod app;
 mod format;
@@ -128,21 +130,20 @@ pub fn run(mut rx: watch::Receiver<Arc<Snapshot>>, opts: TuiOptions) -> io::Resu
         if app.should_quit() {
             return Ok(());
         }
-        if connected {
-            match rx.has_changed() {
-                Ok(true) => {
-                    let snapshot = rx.borrow_and_update().clone();
-                    app.update(Msg::Snapshot(snapshot));
-                    dirty = true;
-                }
-                Ok(false) => {}
-                Err(_) => {
-                    connected = false;
-                    app.update(Msg::EngineStopped);
-                    dirty = true;
-                }
-            }
+        if connected && let Some(msg) = take_snapshot(&mut rx) {
+            connected = !matches!(msg, Msg::EngineStopped);
+            app.update(msg);
+            dirty = true;
         }
+    }
+}
+
+/// The message for what happened on the snapshot channel since the last call, if anything.
+fn take_snapshot(rx: &mut watch::Receiver<Arc<Snapshot>>) -> Option<Msg> {
+    match rx.has_changed() {
+        Ok(true) => Some(Msg::Snapshot(rx.borrow_and_update().clone())),
+        Ok(false) => None,
+        Err(_) => Some(Msg::EngineStopped),
     }
 }
 
@@ -151,5 +152,51 @@ fn to_msg(ev: Event) -> Option<Msg> {
         Event::Key(k) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
         Event::Resize(width, height) => Some(Msg::Resize { width, height }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_are_taken_once_and_a_closed_channel_is_reported() {
+        let (tx, mut rx) = watch::channel(Arc::new(Snapshot::default()));
+        rx.borrow_and_update();
+        assert!(take_snapshot(&mut rx).is_none());
+        tx.send(Arc::new(Snapshot {
+            cycle: 7,
+            ..Snapshot::default()
+        }))
+        .unwrap();
+        match take_snapshot(&mut rx) {
+            Some(Msg::Snapshot(s)) => assert_eq!(s.cycle, 7),
+            other => panic!("{other:?}"),
+        }
+        assert!(take_snapshot(&mut rx).is_none());
+        drop(tx);
+        assert!(matches!(take_snapshot(&mut rx), Some(Msg::EngineStopped)));
+    }
+
+    #[test]
+    fn releases_and_mouse_events_are_not_messages() {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let press =
+            KeyEvent::new_with_kind(KeyCode::Char('q'), KeyModifiers::NONE, KeyEventKind::Press);
+        let release = KeyEvent::new_with_kind(
+            KeyCode::Char('q'),
+            KeyModifiers::NONE,
+            KeyEventKind::Release,
+        );
+        assert!(matches!(to_msg(Event::Key(press)), Some(Msg::Key(_))));
+        assert!(to_msg(Event::Key(release)).is_none());
+        assert!(matches!(
+            to_msg(Event::Resize(80, 24)),
+            Some(Msg::Resize {
+                width: 80,
+                height: 24
+            })
+        ));
+        assert!(to_msg(Event::FocusGained).is_none());
     }
 }

@@ -196,3 +196,16 @@ fn incident_80x24() {
     press(&mut a, "i");
     insta::assert_snapshot!(text(&draw(&a, 80, 24)));
 }
+
+#[test]
+fn help_80x24() {
+    let mut a = app();
+    press(&mut a, "t?");
+    insta::assert_snapshot!(text(&draw(&a, 80, 24)));
+}
+
+#[test]
+fn waiting_for_first_snapshot_80x24() {
+    let a = App::new("opscope", Arc::new(analytics::model::Snapshot::default()));
+    insta::assert_snapshot!(text(&draw(&a, 80, 24)));
+}

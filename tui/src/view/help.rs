@@ -9,7 +9,7 @@ use crate::keys::{self, Scope};
 use crate::styles;
 
 /// Width of the key column.
-const KEY_COL: usize = 16;
+const KEY_COL: usize = 11;
 
 /// One section per scope: its title, then one line per binding.
 fn sections() -> Vec<Vec<Line<'static>>> {
@@ -51,22 +51,31 @@ fn join(sections: &[Vec<Line<'static>>]) -> Vec<Line<'static>> {
 pub(super) fn render(frame: &mut Frame, area: Rect) {
     let sections = sections();
     let one = join(&sections);
-    // One column when it fits the height, else two (split at the section nearest the middle).
-    let columns: Vec<Vec<Line>> = if one.len() as u16 + 2 <= area.height {
-        vec![one]
-    } else {
-        let total: usize = one.len();
-        let mut acc = 0;
-        let mut split = sections.len();
-        for (i, s) in sections.iter().enumerate() {
-            if acc + s.len() > total / 2 {
-                split = i.max(1);
-                break;
-            }
-            acc += s.len() + 1;
+    // Two columns (split at the section nearest the middle) when they fit the width; else one
+    // column when it fits the height; else two anyway, clipped.
+    let total: usize = one.len();
+    let mut acc = 0;
+    let mut split = sections.len();
+    for (i, s) in sections.iter().enumerate() {
+        if acc + s.len() > total / 2 {
+            split = i.max(1);
+            break;
         }
-        vec![join(&sections[..split]), join(&sections[split..])]
+        acc += s.len() + 1;
+    }
+    let two = vec![join(&sections[..split]), join(&sections[split..])];
+    let width_of = |cols: &[Vec<Line>]| -> u16 {
+        cols.iter()
+            .map(|c| c.iter().map(Line::width).max().unwrap_or(0) as u16 + 2)
+            .sum::<u16>()
+            + 2
     };
+    let columns: Vec<Vec<Line>> =
+        if width_of(&two) <= area.width || one.len() as u16 + 2 > area.height {
+            two
+        } else {
+            vec![one]
+        };
     let col_w: Vec<u16> = columns
         .iter()
         .map(|c| c.iter().map(Line::width).max().unwrap_or(0) as u16 + 2)

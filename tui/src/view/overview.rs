@@ -51,6 +51,18 @@ fn pane<'a>(title: Line<'a>, focused: bool) -> Block<'a> {
     })
 }
 
+/// A note where the first row of an empty table would be (below border and header).
+fn empty_note(frame: &mut Frame, area: Rect, note: &str) {
+    let at = Rect {
+        x: area.x + 3,
+        y: area.y + 2,
+        width: area.width.saturating_sub(4),
+        height: 1,
+    }
+    .intersection(area);
+    frame.render_widget(Line::styled(note.to_string(), styles::dim()), at);
+}
+
 /// A table with the overview's selection marks.
 fn table<'a>(
     rows: Vec<Row<'a>>,
@@ -173,22 +185,22 @@ fn entities(app: &App, frame: &mut Frame, area: Rect) {
     }
 
     let cols = entity_columns(area.width.saturating_sub(TABLE_CHROME));
-    let mut rows: Vec<Row> = rows_data.iter().map(|e| cols.row(e)).collect();
+    let rows: Vec<Row> = rows_data.iter().map(|e| cols.row(e)).collect();
     let selected = app.entity_index(&rows_data);
-    if rows.is_empty() {
-        let note = if app.filter.is_empty() {
-            "no entities yet"
-        } else {
-            "no entity matches the filter"
-        };
-        rows.push(Row::new([Line::styled(note, styles::dim())]));
-    }
     let mut state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(
         table(rows, &cols, pane(Line::from(title), focused), focused),
         area,
         &mut state,
     );
+    if rows_data.is_empty() {
+        let note = if app.filter.is_empty() {
+            "no entities yet"
+        } else {
+            "no entity matches the filter"
+        };
+        empty_note(frame, area, note);
+    }
 }
 
 fn incident_columns<'a>(now_ms: i64, width: u16) -> Columns<'a, &'a Incident> {
@@ -246,7 +258,7 @@ fn incident_list(app: &App, list: &[&Incident], frame: &mut Frame, area: Rect) {
         ),
     ]);
     let cols = incident_columns(app.snapshot.ts_ms, area.width.saturating_sub(TABLE_CHROME));
-    let mut rows: Vec<Row> = list
+    let rows: Vec<Row> = list
         .iter()
         .map(|i| {
             let row = cols.row(i);
@@ -258,9 +270,6 @@ fn incident_list(app: &App, list: &[&Incident], frame: &mut Frame, area: Rect) {
         })
         .collect();
     let selected = app.incident_index(list);
-    if rows.is_empty() {
-        rows.push(Row::new([Line::styled("all quiet", styles::dim())]));
-    }
     let mut state = TableState::default().with_selected(selected);
     let table = table(rows, &cols, pane(title, focused), focused).row_highlight_style(if focused {
         styles::selected()
@@ -268,6 +277,9 @@ fn incident_list(app: &App, list: &[&Incident], frame: &mut Frame, area: Rect) {
         Style::new()
     });
     frame.render_stateful_widget(table, area, &mut state);
+    if list.is_empty() {
+        empty_note(frame, area, "all quiet");
+    }
 }
 
 fn source_columns<'a>(now_ms: i64, width: u16) -> Columns<'a, &'a SourceStatus> {
