@@ -111,6 +111,7 @@ impl Analyzer {
         };
         let input = rca::RankInput {
             graph: &graph,
+            topology: &obs.topology,
             terminations: &obs.terminations,
             history: &history,
         };

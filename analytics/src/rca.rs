@@ -11,7 +11,7 @@
 
 use crate::graph::ServiceGraph;
 use crate::model::{Anomaly, Cause, Direction, Evidence, Incident};
-use collector::model::{EntityId, EntityKind, Point, SignalKind};
+use collector::model::{EdgeKind, EntityId, EntityKind, Point, SignalKind, Topology};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Weights of the score parts. Chosen once on the simulator's scenarios and kept for all.
@@ -24,6 +24,8 @@ const W_ONSET: f64 = 0.10;
 /// What ranking needs beyond the incident itself.
 pub struct RankInput<'a> {
     pub graph: &'a ServiceGraph,
+    /// The topology with edge rates (for broker evidence).
+    pub topology: &'a Topology,
     /// Workload -> last container termination reason.
     pub terminations: &'a BTreeMap<EntityId, String>,
     /// Recent values of a signal of an entity, for the cause's chart.
@@ -275,6 +277,31 @@ fn evidence(
                 (first_caller - onset) / 1000
             ),
         });
+    }
+    // A consumer that backs up: say how fast it still consumes.
+    if anoms.iter().any(|a| {
+        matches!(
+            a.signal.kind,
+            SignalKind::ConsumerLag | SignalKind::QueueDepth
+        )
+    }) {
+        for edge in input
+            .topology
+            .edges
+            .iter()
+            .filter(|x| x.kind == EdgeKind::Consumes && x.from == *e)
+        {
+            if let Some(rate) = edge.rate_per_s {
+                out.push(Evidence {
+                    text: format!(
+                        "consumes {:.1} msg/s from {} {}",
+                        rate,
+                        edge.to.kind.as_str(),
+                        edge.to.name
+                    ),
+                });
+            }
+        }
     }
     let callees = g.callees.get(e).unwrap_or(&empty);
     if below.is_empty() {
