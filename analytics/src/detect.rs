@@ -121,6 +121,33 @@ struct Run {
     peak: f64,
 }
 
+impl Run {
+    fn new(onset_ms: i64, direction: Direction, baseline: f64, confirmed_ms: Option<i64>) -> Self {
+        Self {
+            onset_ms,
+            count: 0,
+            confirmed_ms,
+            direction,
+            baseline,
+            peak: 0.0,
+        }
+    }
+
+    /// The anomaly this run stands for once confirmed, as of `ts_ms`.
+    fn anomaly(&self, key: &SignalKey, ts_ms: i64, current: f64, score: f64) -> Option<Anomaly> {
+        self.confirmed_ms.map(|detected_ms| Anomaly {
+            signal: key.clone(),
+            onset_ms: self.onset_ms,
+            detected_ms,
+            last_ms: ts_ms,
+            score,
+            direction: self.direction,
+            baseline: self.baseline,
+            current,
+        })
+    }
+}
+
 /// The state of one signal's detector.
 #[derive(Debug, Clone)]
 pub struct SignalDetector {
@@ -252,23 +279,11 @@ impl SignalDetector {
             self.push_normal(value, cfg);
             return None;
         }
-        let run = self.run.get_or_insert(Run {
-            onset_ms: ts_ms,
-            count: 0,
-            confirmed_ms: None,
-            direction,
-            baseline: med,
-            peak: 0.0,
-        });
+        let run = self
+            .run
+            .get_or_insert_with(|| Run::new(ts_ms, direction, med, None));
         if run.direction != direction {
-            *run = Run {
-                onset_ms: ts_ms,
-                count: 0,
-                confirmed_ms: None,
-                direction,
-                baseline: med,
-                peak: 0.0,
-            };
+            *run = Run::new(ts_ms, direction, med, None);
         }
         run.count += 1;
         run.peak = run.peak.max(score);
@@ -287,17 +302,7 @@ impl SignalDetector {
             self.push_normal(value, cfg);
             return None;
         }
-        let run = run.clone();
-        run.confirmed_ms.map(|detected_ms| Anomaly {
-            signal: key.clone(),
-            onset_ms: run.onset_ms,
-            detected_ms,
-            last_ms: ts_ms,
-            score: squash(score),
-            direction,
-            baseline: run.baseline,
-            current: value,
-        })
+        run.anomaly(key, ts_ms, value, squash(score))
     }
 
     fn step_event(
@@ -311,42 +316,19 @@ impl SignalDetector {
             self.run = None;
             return None;
         }
-        let run = self.run.get_or_insert(Run {
-            onset_ms: ts_ms,
-            count: 0,
-            confirmed_ms: Some(ts_ms),
-            direction: Direction::Up,
-            baseline: 0.0,
-            peak: 0.0,
-        });
+        let run = self
+            .run
+            .get_or_insert_with(|| Run::new(ts_ms, Direction::Up, 0.0, Some(ts_ms)));
         run.count += 1;
         run.peak = run.peak.max(value);
-        Some(Anomaly {
-            signal: key.clone(),
-            onset_ms: run.onset_ms,
-            detected_ms: run.confirmed_ms.unwrap_or(ts_ms),
-            last_ms: ts_ms,
-            score: squash(1.0 + value),
-            direction: Direction::Up,
-            baseline: 0.0,
-            current: value,
-        })
+        run.anomaly(key, ts_ms, value, squash(1.0 + value))
     }
 
     /// The ongoing confirmed anomaly, if any, without new data.
     fn current(&self, key: &SignalKey, _ts_ms: i64, _value: f64) -> Option<Anomaly> {
         let run = self.run.as_ref()?;
         let last = self.history.back()?;
-        run.confirmed_ms.map(|detected_ms| Anomaly {
-            signal: key.clone(),
-            onset_ms: run.onset_ms,
-            detected_ms,
-            last_ms: last.ts_ms,
-            score: squash(run.peak),
-            direction: run.direction,
-            baseline: run.baseline,
-            current: last.value,
-        })
+        run.anomaly(key, last.ts_ms, last.value, squash(run.peak))
     }
 
     fn push_normal(&mut self, value: f64, cfg: &DetectorConfig) {
