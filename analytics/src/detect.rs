@@ -225,7 +225,7 @@ impl SignalDetector {
     ) -> Option<Anomaly> {
         let requests = ctx.requests;
         if !value.is_finite() {
-            return self.current(key, ts_ms, value);
+            return self.current(key);
         }
         if let Some(last) = self.last_ts {
             if ts_ms <= last {
@@ -325,7 +325,7 @@ impl SignalDetector {
     }
 
     /// The ongoing confirmed anomaly, if any, without new data.
-    fn current(&self, key: &SignalKey, _ts_ms: i64, _value: f64) -> Option<Anomaly> {
+    fn current(&self, key: &SignalKey) -> Option<Anomaly> {
         let run = self.run.as_ref()?;
         let last = self.history.back()?;
         run.anomaly(key, last.ts_ms, last.value, squash(run.peak))

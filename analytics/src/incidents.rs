@@ -1,6 +1,7 @@
 //! Incidents: anomalies that are connected in the topology and close in time, with a lifecycle
 //! (open -> resolved after a quiet period) and a timeline.
 
+use crate::fmt_time;
 use crate::graph::ServiceGraph;
 use crate::model::{Anomaly, Incident, IncidentStatus, Severity, TimelineEntry};
 use collector::model::{SignalKey, SignalKind};
@@ -51,10 +52,6 @@ fn severity(anoms: &[Anomaly]) -> Severity {
     } else {
         Severity::Warning
     }
-}
-
-fn hhmmss(ms: i64) -> String {
-    crate::fmt_time(ms)
 }
 
 fn describe(a: &Anomaly) -> String {
@@ -125,7 +122,7 @@ impl IncidentTracker {
                     if m.onset_ms != a.onset_ms && m.last_ms < a.onset_ms {
                         inc.timeline.push(TimelineEntry {
                             ts_ms: a.detected_ms,
-                            text: format!("{} again (onset {})", describe(a), hhmmss(a.onset_ms)),
+                            text: format!("{} again (onset {})", describe(a), fmt_time(a.onset_ms)),
                         });
                     }
                     *m = a.clone();
@@ -164,7 +161,11 @@ impl IncidentTracker {
                         causes: Vec::new(),
                         timeline: vec![TimelineEntry {
                             ts_ms: a.detected_ms,
-                            text: format!("opened: {} (onset {})", describe(a), hhmmss(a.onset_ms)),
+                            text: format!(
+                                "opened: {} (onset {})",
+                                describe(a),
+                                fmt_time(a.onset_ms)
+                            ),
                         }],
                     });
                 }
@@ -184,7 +185,7 @@ impl IncidentTracker {
                     let inc = &mut self.incidents[first];
                     inc.timeline.push(TimelineEntry {
                         ts_ms: a.detected_ms,
-                        text: format!("{} (onset {})", describe(a), hhmmss(a.onset_ms)),
+                        text: format!("{} (onset {})", describe(a), fmt_time(a.onset_ms)),
                     });
                     inc.anomalies.push(a.clone());
                     inc.last_seen_ms = now_ms;
@@ -206,7 +207,6 @@ impl IncidentTracker {
                     text: "escalated to critical".into(),
                 });
             }
-            inc.title = title(inc);
             let any_active = inc
                 .anomalies
                 .iter()
@@ -216,7 +216,7 @@ impl IncidentTracker {
                 inc.resolved_ms = Some(now_ms);
                 inc.timeline.push(TimelineEntry {
                     ts_ms: now_ms,
-                    text: format!("resolved: quiet since {}", hhmmss(inc.last_seen_ms)),
+                    text: format!("resolved: quiet since {}", fmt_time(inc.last_seen_ms)),
                 });
             }
         }
