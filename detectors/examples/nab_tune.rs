@@ -1,0 +1,141 @@
+//! Development tool: score the NAB corpus with the default ensemble (or variants given as
+//! `name=value` arguments) and print the three profiles. Not part of the API.
+use detectors::nab::{Corpus, tune_all};
+use detectors::{EnsembleConfig, score_series};
+use std::path::Path;
+
+fn main() {
+    let mut cfg = EnsembleConfig::default();
+    let mut verbose = false;
+    for a in std::env::args().skip(1) {
+        if a == "-v" {
+            verbose = true;
+            continue;
+        }
+        let Some((k, v)) = a.split_once('=') else {
+            continue;
+        };
+        let f: f64 = v.parse().expect("number");
+        match k {
+            "rw" => cfg.robust.window = f as usize,
+            "mh" => cfg.min_history = f as usize,
+            "sz" => cfg.seasonal_half_z = f,
+            "nf" => cfg.novelty_floor = f,
+            "nh" => cfg.novelty_half = f,
+            "nm" => cfg.novelty.min_history = f as usize,
+            "rs" => cfg.record_start = f as usize,
+            "rf" => cfg.record_floor = f,
+            "rh" => cfg.record_half = f,
+            "lrh" => cfg.likelihood_record_half = f,
+            "lm" => cfg.likelihood.min_history = f as usize,
+            "ls" => cfg.likelihood.short = f as usize,
+            "lp" => cfg.likelihood.pred_alpha = f,
+            "lpow" => cfg.likelihood.err_power = f,
+            "la" => cfg.likelihood.alpha = f,
+            "hill" => cfg.hill = f,
+            "cw" => cfg.cusum_weight = f,
+            "ch" => cfg.cusum.h = f,
+            "ck" => cfg.cusum.drift = f,
+            "al" => cfg.alarm_level = f,
+            "ss" => cfg.suppress_samples = f as u32,
+            "sf" => cfg.suppress_factor = f,
+            "sb" => cfg.seasonal.buckets = f as usize,
+            "svr" => cfg.seasonal.max_var_ratio = f,
+            _ => panic!("unknown {k}"),
+        }
+    }
+    let corpus = Corpus::load(
+        Path::new("/work/shared/data/nab"),
+        Path::new("/work/shared/data/nab/labels/combined_windows.json"),
+    )
+    .expect("load");
+    let scored = corpus.score_with(|rows| {
+        let r: Vec<(i64, f64)> = rows.iter().map(|r| (r.ts_ms, r.value)).collect();
+        score_series(cfg, &r)
+    });
+    let res = tune_all(&scored);
+    for r in &res {
+        println!(
+            "{:<20} thr {:>8.4} norm {:>6.2} tp {:>2} fp {:>3} fn {:>2}",
+            r.profile,
+            r.threshold.unwrap_or(f64::NAN),
+            r.normalized,
+            r.tp,
+            r.fp,
+            r.fn_
+        );
+    }
+    if std::env::var("DETAIL").is_ok() {
+        let thr = res[0].threshold.unwrap_or(f64::INFINITY);
+        for f in &scored {
+            let p0 = detectors::nab::probation(f.scores.len());
+            let dets: Vec<String> = f
+                .scores
+                .iter()
+                .enumerate()
+                .skip(p0)
+                .filter(|(_, s)| **s >= thr)
+                .map(|(i, s)| format!("{i}:{s:.2}"))
+                .collect();
+            println!(
+                "{} n={} P={} win={:?}\n    {}",
+                f.name,
+                f.scores.len(),
+                p0,
+                f.windows,
+                dets.join(" ")
+            );
+        }
+    }
+    if std::env::var("PARTS").is_ok() {
+        let thr = res[0].threshold.unwrap_or(f64::INFINITY);
+        let names = [
+            "novelty",
+            "seasonal",
+            "robust_rec",
+            "seasonal_rec",
+            "likelihood",
+        ];
+        let (mut fp, mut tp) = ([0usize; 5], [0usize; 5]);
+        for f in &corpus.files {
+            let mut e = detectors::Ensemble::new(cfg);
+            let p0 = detectors::nab::probation(f.rows.len());
+            for (i, r) in f.rows.iter().enumerate() {
+                let v = e.update(r.ts_ms, r.value);
+                if i < p0 || v.score < thr {
+                    continue;
+                }
+                let c = v.components;
+                let parts = [
+                    c.novelty,
+                    c.seasonal,
+                    c.robust_record,
+                    c.seasonal_record,
+                    c.likelihood,
+                ];
+                let k = (0..5).fold(0, |b, k| if parts[k] > parts[b] { k } else { b });
+                if f.windows.iter().any(|&(s, e)| i >= s && i <= e) {
+                    tp[k] += 1;
+                } else {
+                    fp[k] += 1;
+                }
+            }
+        }
+        for k in 0..5 {
+            println!(
+                "{:<14} in-window detections {:>4}  outside {:>4}",
+                names[k], tp[k], fp[k]
+            );
+        }
+    }
+    if verbose {
+        let p = &detectors::nab::PROFILES[0];
+        for f in &scored {
+            let one = detectors::nab::score_at(std::slice::from_ref(f), p, res[0].threshold);
+            println!(
+                "{:<55} raw {:>6.2} tp {} fp {} fn {}",
+                f.name, one.raw, one.tp, one.fp, one.fn_
+            );
+        }
+    }
+}
