@@ -23,6 +23,8 @@ pub enum EvalError {
     Engine(#[from] crate::engine::EngineError),
     #[error("scenario {0} has no ground truth (is it fault-free?)")]
     NoTruth(String),
+    #[error("unknown scenario {0:?}; known: {1}")]
+    UnknownScenario(String, String),
 }
 
 /// How a scenario is run.
@@ -76,6 +78,8 @@ pub struct ScenarioResult {
     pub hit_at_3: bool,
     /// The first evidence lines of the top cause.
     pub top_evidence: Vec<String>,
+    /// The first suggested remediation, if any.
+    pub remediation: Option<String>,
 }
 
 /// Start a simulator on loopback with a virtual clock set to its start.
@@ -89,20 +93,30 @@ pub async fn start_sim(
     Ok((server, handle))
 }
 
-/// The incident that is about the fault: the one holding the earliest anomaly with an onset at
-/// or after the fault start.
-fn fault_incident(snap: &Snapshot, fault_start_ms: i64, slack_ms: i64) -> Option<(&Incident, i64)> {
-    snap.incidents
-        .iter()
-        .filter_map(|inc| {
-            inc.anomalies
-                .iter()
-                .filter(|a| a.onset_ms >= fault_start_ms - slack_ms)
-                .map(|a| a.detected_ms)
-                .min()
-                .map(|d| (inc, d))
-        })
-        .min_by_key(|(_, d)| *d)
+/// The incident that is about the fault: among the incidents holding an anomaly with an onset
+/// at or after the fault start, one with an anomaly on the fault's root entity itself (several
+/// faults may overlap), else the one detected first; with the detection time of its earliest
+/// such anomaly. Which incident is chosen never depends on its ranking.
+fn fault_incident<'a>(
+    snap: &'a Snapshot,
+    truth: &GroundTruth,
+    slack_ms: i64,
+) -> Option<(&'a Incident, i64)> {
+    let fault_start_ms = truth.start_ms;
+    let candidates = snap.incidents.iter().filter_map(|inc| {
+        inc.anomalies
+            .iter()
+            .filter(|a| a.onset_ms >= fault_start_ms - slack_ms)
+            .map(|a| a.detected_ms)
+            .min()
+            .map(|d| (inc, d))
+    });
+    let holds_root = |inc: &Incident| {
+        inc.anomalies
+            .iter()
+            .any(|a| a.signal.entity.name == truth.root_workload)
+    };
+    candidates.min_by_key(|(inc, d)| (!holds_root(inc), *d))
 }
 
 fn ranked(causes: &[Cause]) -> Vec<RankedCause> {
@@ -118,8 +132,9 @@ fn ranked(causes: &[Cause]) -> Vec<RankedCause> {
         .collect()
 }
 
-/// Run one fault scenario through the whole pipeline and score it.
-pub async fn run_scenario(name: &str, opts: EvalOptions) -> Result<ScenarioResult, EvalError> {
+/// Run one fault scenario through the whole pipeline and score it: one result per fault (a
+/// scenario with overlapping faults gives one result for each).
+pub async fn run_scenario(name: &str, opts: EvalOptions) -> Result<Vec<ScenarioResult>, EvalError> {
     let interval_ms = opts.interval.as_millis() as i64;
     let cfg = SimConfig {
         scenario: name.to_owned(),
@@ -129,40 +144,55 @@ pub async fn run_scenario(name: &str, opts: EvalOptions) -> Result<ScenarioResul
         fault_duration_ms: opts.observe_for.as_millis() as i64 + 60_000,
     };
     let (server, clock) = start_sim(cfg.clone()).await?;
-    let truth = server
-        .with_sim(|s| s.ground_truth())
-        .into_iter()
-        .next()
-        .ok_or_else(|| EvalError::NoTruth(name.to_owned()))?;
+    let truths = server.with_sim(|s| s.ground_truth());
+    if truths.is_empty() {
+        return Err(EvalError::NoTruth(name.to_owned()));
+    }
     let mut engine = Engine::new(&EngineConfig::for_interval(
         vec![format!("{}/metrics", server.url())],
         opts.interval,
     ));
-    let end = truth.start_ms + opts.observe_for.as_millis() as i64;
+    let first_start = truths
+        .iter()
+        .map(|t| t.start_ms)
+        .min()
+        .unwrap_or(cfg.start_ms);
+    let end = first_start + opts.observe_for.as_millis() as i64;
     let rank_after = opts.rank_after.as_millis() as i64;
     let mut t = cfg.start_ms;
-    let mut chosen: Option<(Arc<Snapshot>, i64)> = None;
+    // Per fault: the snapshot its ranking is read from, once its incident is old enough.
+    let mut chosen: Vec<Option<Arc<Snapshot>>> = vec![None; truths.len()];
     let mut last = None;
     while t <= end {
         clock.store(t, Ordering::SeqCst);
         let snap = engine.cycle(t).await?;
-        if chosen.is_none()
-            && let Some((_, detected)) = fault_incident(&snap, truth.start_ms, interval_ms)
-            && t >= detected + rank_after
-        {
-            chosen = Some((snap.clone(), detected));
+        for (i, truth) in truths.iter().enumerate() {
+            if chosen[i].is_none()
+                && let Some((_, detected)) = fault_incident(&snap, truth, interval_ms)
+                && t >= detected + rank_after
+            {
+                chosen[i] = Some(snap.clone());
+            }
         }
         last = Some(snap);
         t += interval_ms;
     }
     server.shutdown().await;
-    let snap = match (&chosen, &last) {
-        (Some((s, _)), _) => s.clone(),
-        (None, Some(s)) => s.clone(),
-        (None, None) => Arc::new(Snapshot::default()),
-    };
-    let found = fault_incident(&snap, truth.start_ms, interval_ms);
-    let (top5, title, delay, evidence) = match found {
+    let last = last.unwrap_or_default();
+    let results = truths
+        .into_iter()
+        .zip(chosen)
+        .map(|(truth, snap)| {
+            let snap = snap.unwrap_or_else(|| last.clone());
+            score(name, truth, &snap, interval_ms)
+        })
+        .collect();
+    Ok(results)
+}
+
+fn score(name: &str, truth: GroundTruth, snap: &Snapshot, interval_ms: i64) -> ScenarioResult {
+    let found = fault_incident(snap, &truth, interval_ms);
+    let (top5, title, delay, evidence, remediation) = match found {
         Some((inc, detected)) => (
             ranked(&inc.causes),
             Some(inc.title.clone()),
@@ -171,11 +201,15 @@ pub async fn run_scenario(name: &str, opts: EvalOptions) -> Result<ScenarioResul
                 .first()
                 .map(|c| c.evidence.iter().map(|e| e.text.clone()).collect())
                 .unwrap_or_default(),
+            inc.remediation.first().map(|r| match &r.command {
+                Some(c) => format!("{}: {c}", r.title),
+                None => r.title.clone(),
+            }),
         ),
-        None => (Vec::new(), None, None, Vec::new()),
+        None => (Vec::new(), None, None, Vec::new(), None),
     };
     let pos = top5.iter().position(|c| c.entity == truth.root_workload);
-    Ok(ScenarioResult {
+    ScenarioResult {
         scenario: name.to_owned(),
         detected: found.is_some(),
         detection_delay_s: delay,
@@ -184,8 +218,9 @@ pub async fn run_scenario(name: &str, opts: EvalOptions) -> Result<ScenarioResul
         hit_at_3: pos.is_some_and(|p| p < 3),
         top5,
         top_evidence: evidence,
+        remediation,
         truth,
-    })
+    }
 }
 
 /// Incidents opened over `duration` of the fault-free scenario.
@@ -253,14 +288,22 @@ pub struct Report {
     pub seed: u64,
 }
 
-/// Every fault scenario plus a fault-free simulated day.
-pub async fn run_all(opts: EvalOptions, fault_free_for: Duration) -> Result<Report, EvalError> {
+/// Every fault scenario (or those named in `only`) plus a fault-free run.
+pub async fn run_all(
+    opts: EvalOptions,
+    fault_free_for: Duration,
+    only: &[String],
+) -> Result<Report, EvalError> {
+    let known: Vec<&str> = fixtures::scenarios().iter().map(|s| s.name).collect();
+    if let Some(bad) = only.iter().find(|n| !known.contains(&n.as_str())) {
+        return Err(EvalError::UnknownScenario(bad.clone(), known.join(", ")));
+    }
     let mut results = Vec::new();
     for s in fixtures::scenarios() {
-        if s.name == "none" {
+        if s.name == "none" || (!only.is_empty() && !only.iter().any(|n| n == s.name)) {
             continue;
         }
-        results.push(run_scenario(s.name, opts).await?);
+        results.extend(run_scenario(s.name, opts).await?);
     }
     let n = results.len().max(1) as f64;
     let delays: Vec<f64> = results.iter().filter_map(|r| r.detection_delay_s).collect();

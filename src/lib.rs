@@ -6,3 +6,4 @@
 
 pub mod engine;
 pub mod eval;
+pub mod rcaeval;

@@ -1,9 +1,13 @@
 //! The `opscope` command line: argument handling and wiring; the work lives in the crates.
 
+mod config_cmd;
+mod nab;
+
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use opscope::engine::{self, Engine, EngineConfig};
 use opscope::eval;
+use opscope::rcaeval;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +41,24 @@ enum Command {
     Check {
         #[command(subcommand)]
         what: CheckCommand,
+    },
+    /// Rank the root cause of a fault from a metrics table (RCAEval layout: a `time` column
+    /// and one `<service>_<metric>` column per metric)
+    Rca(RcaArgs),
+    /// The configuration file
+    Config {
+        #[command(subcommand)]
+        what: config_cmd::ConfigCommand,
+    },
+    /// Score a `timestamp,value` CSV with the streaming anomaly ensemble: writes the rows
+    /// with an added `anomaly_score` column in [0, 1], computed causally
+    Detect {
+        /// Input CSV with `timestamp` (YYYY-MM-DD HH:MM:SS) and `value` columns
+        #[arg(long)]
+        input: PathBuf,
+        /// Output CSV
+        #[arg(long)]
+        output: PathBuf,
     },
     /// Measure accuracy
     Eval {
@@ -81,6 +103,32 @@ struct SimArgs {
     /// List the scenarios and exit
     #[arg(long)]
     list_scenarios: bool,
+    /// Instead of serving: write every fault scenario as RCAEval-layout cases into DIR
+    /// (virtual clock, 15 s rows, 30 min before the fault and 12 min after) and exit
+    #[arg(long, value_name = "DIR")]
+    export_rcaeval: Option<PathBuf>,
+    /// Seeds per scenario for --export-rcaeval (seeds 1..=N)
+    #[arg(long, default_value_t = 3, requires = "export_rcaeval")]
+    seeds: u64,
+}
+
+#[derive(Args)]
+struct RcaArgs {
+    /// CSV with a `time` column (Unix seconds) and `<service>_<metric>` columns
+    #[arg(long)]
+    input: PathBuf,
+    /// Fault-free CSV of the same layout; without it the rows before --inject-time are normal
+    #[arg(long)]
+    normal: Option<PathBuf>,
+    /// Fault injection time, Unix seconds
+    #[arg(long)]
+    inject_time: f64,
+    /// Call graph CSV with `source,target` rows (source calls target)
+    #[arg(long)]
+    edges: Option<PathBuf>,
+    /// Machine-readable output: {"ranking": [{"service", "score", "evidence"}]}
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -115,6 +163,20 @@ enum FormatArg {
 
 #[derive(Subcommand)]
 enum EvalCommand {
+    /// Run `opscope detect`'s ensemble over the NAB series listed in the label file and print
+    /// NAB scores for the standard, reward_low_FP and reward_low_FN profiles (one threshold
+    /// per profile, tuned on the same data as NAB does)
+    Nab {
+        /// NAB data directory (holding e.g. realTraffic/speed_7578.csv)
+        #[arg(long)]
+        data: PathBuf,
+        /// Label file (labels/combined_windows.json)
+        #[arg(long)]
+        labels: PathBuf,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
     /// Run every simulator scenario on a virtual clock through the whole pipeline over
     /// loopback HTTP, and score detection and root-cause ranking against the ground truth
     Scenarios {
@@ -126,6 +188,22 @@ enum EvalCommand {
         /// Simulated fault-free time over which false incidents are counted
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         fault_free: Duration,
+        /// Run only these scenarios (repeatable; default: every fault scenario)
+        #[arg(long = "scenario")]
+        only: Vec<String>,
+    },
+    /// Run `opscope rca` on every case directory under --cases (data.csv, inject_time.txt,
+    /// edges.csv, truth.json) and score AC@1, AC@3 and Avg@5 against the truth
+    Rca {
+        /// Directory of cases, e.g. written by `opscope sim --export-rcaeval`
+        #[arg(long)]
+        cases: PathBuf,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        /// Ignore edges.csv (metrics only)
+        #[arg(long)]
+        no_edges: bool,
     },
 }
 
@@ -176,19 +254,46 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo(a),
         Command::Sim(a) => sim(a),
         Command::Tui(a) => tui_cmd(a),
+        Command::Rca(a) => {
+            init_logs(false)?;
+            rca_cmd(a)
+        }
+        Command::Eval {
+            what:
+                EvalCommand::Rca {
+                    cases,
+                    json,
+                    no_edges,
+                },
+        } => {
+            init_logs(false)?;
+            eval_rca(&cases, json, no_edges)
+        }
         Command::Check {
             what: CheckCommand::Metrics { file, format },
         } => check_metrics(&file, format),
+        Command::Config { what } => config_cmd::run(what),
+        Command::Detect { input, output } => {
+            init_logs(false)?;
+            nab::detect(&input, &output)
+        }
+        Command::Eval {
+            what: EvalCommand::Nab { data, labels, json },
+        } => {
+            init_logs(false)?;
+            nab::eval_nab(&data, &labels, json)
+        }
         Command::Eval {
             what:
                 EvalCommand::Scenarios {
                     json,
                     seed,
                     fault_free,
+                    only,
                 },
         } => {
             init_logs(false)?;
-            eval_scenarios(json, seed, fault_free)
+            eval_scenarios(json, seed, fault_free, only)
         }
     }
 }
@@ -287,6 +392,9 @@ fn sim(a: SimArgs) -> Result<()> {
     }
     init_logs(false)?;
     let rt = runtime()?;
+    if let Some(dir) = &a.export_rcaeval {
+        return export_rcaeval(&rt, dir, a.seeds);
+    }
     let sim = simulator(&a.fault)?;
     rt.block_on(async move {
         let server = fixtures::serve(sim, fixtures::Clock::Real, a.listen)
@@ -333,7 +441,7 @@ fn check_metrics(file: &str, format: Option<FormatArg>) -> Result<()> {
     }
 }
 
-fn eval_scenarios(json: bool, seed: u64, fault_free: Duration) -> Result<()> {
+fn eval_scenarios(json: bool, seed: u64, fault_free: Duration, only: Vec<String>) -> Result<()> {
     let rt = runtime()?;
     let opts = eval::EvalOptions {
         seed,
@@ -341,7 +449,7 @@ fn eval_scenarios(json: bool, seed: u64, fault_free: Duration) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let report = rt
-        .block_on(eval::run_all(opts, fault_free))
+        .block_on(eval::run_all(opts, fault_free, &only))
         .context("running the scenarios")?;
     if json {
         println!(
@@ -394,5 +502,64 @@ fn eval_scenarios(json: bool, seed: u64, fault_free: Duration) -> Result<()> {
         report.interval_s,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+fn export_rcaeval(rt: &tokio::runtime::Runtime, dir: &std::path::Path, seeds: u64) -> Result<()> {
+    let opts = rcaeval::ExportOptions {
+        seeds,
+        ..rcaeval::ExportOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let cases = rt
+        .block_on(rcaeval::export_all(dir, &opts))
+        .with_context(|| format!("exporting cases into {}", dir.display()))?;
+    for c in &cases {
+        println!(
+            "{}: {} rows x {} columns, root(s) {}",
+            c.dir.display(),
+            c.rows,
+            c.columns,
+            c.truth.roots.join(", ")
+        );
+    }
+    println!(
+        "{} case(s) in {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn rca_cmd(a: RcaArgs) -> Result<()> {
+    let ranking = rcaeval::rank_files(&rcaeval::RcaFiles {
+        input: a.input,
+        normal: a.normal,
+        inject_time: a.inject_time,
+        edges: a.edges,
+    })?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&ranking).context("encoding the ranking")?
+        );
+    } else {
+        print!("{}", rcaeval::format_ranking(&ranking));
+    }
+    Ok(())
+}
+
+fn eval_rca(cases: &std::path::Path, json: bool, no_edges: bool) -> Result<()> {
+    let started = std::time::Instant::now();
+    let report = rcaeval::eval_cases(cases, !no_edges)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("encoding the report")?
+        );
+    } else {
+        print!("{}", rcaeval::format_report(&report));
+        println!("({:.2} s wall)", started.elapsed().as_secs_f64());
+    }
     Ok(())
 }

@@ -74,7 +74,8 @@ fn rule(kind: SignalKind) -> KindRule {
     match kind {
         SignalKind::RequestRate => r(true, true, 0.35, 1.0),
         SignalKind::ErrorRatio => r(true, false, 0.0, 0.02),
-        SignalKind::LatencyP99 => r(true, false, 0.3, 10.0),
+        SignalKind::LatencyP99 | SignalKind::CallerLatencyP99 => r(true, false, 0.3, 10.0),
+        SignalKind::CpuThrottled => r(true, false, 0.0, 0.25),
         SignalKind::CpuCores => r(true, false, 0.3, 0.05),
         SignalKind::MemoryBytes => r(true, false, 0.15, 32.0 * 1024.0 * 1024.0),
         SignalKind::ConsumerLag => r(true, false, 0.5, 200.0),
@@ -88,7 +89,7 @@ fn rule(kind: SignalKind) -> KindRule {
             abs: 0.5,
             event: true,
         },
-        SignalKind::ReplicasUnavailable => KindRule {
+        SignalKind::ReplicasUnavailable | SignalKind::ContainersWaiting => KindRule {
             up: true,
             down: false,
             rel: 0.0,
@@ -109,6 +110,9 @@ pub struct StepContext {
     /// rate window, less one scrape interval, so one burst seen by overlapping windows is not
     /// taken for a lasting change.
     pub min_span_ms: i64,
+    /// The entity's signals taken together look unusual (the multivariate model scores it at
+    /// or above 1): then one deviant value confirms, without waiting for persistence.
+    pub unusual: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +152,77 @@ impl Run {
     }
 }
 
+/// The smallest rise per second that counts as a ramp, for signals that fail by ramping (a
+/// memory leak, a consumer that stopped). `None`: the signal has no ramp detector. Set once for
+/// all scenarios: about half the slowest ramp worth an alarm within two intervals, and far
+/// above the drift of healthy series.
+fn ramp_floor(kind: SignalKind) -> Option<f64> {
+    match kind {
+        // 0.25 MiB/s is 900 MiB an hour: no healthy working set grows like that for long.
+        SignalKind::MemoryBytes => Some(0.25 * 1024.0 * 1024.0),
+        SignalKind::ConsumerLag | SignalKind::QueueDepth => Some(1.0),
+        _ => None,
+    }
+}
+
+/// Slow ramps move a level by little per interval but the same way every time. A second robust
+/// baseline over the per-second slope catches them within two intervals, long before the level
+/// crosses its floor. A fall resets it (an OOMKill drops memory, a consumer catches up).
+#[derive(Debug, Clone, Default)]
+struct Ramp {
+    prev: Option<(i64, f64)>,
+    normal: VecDeque<f64>,
+    run: Option<Run>,
+}
+
+impl Ramp {
+    /// Feed one value; returns the ramp run when one is under way.
+    fn step(&mut self, ts_ms: i64, value: f64, floor: f64, cfg: &DetectorConfig) -> Option<&Run> {
+        let (pts, pv) = self.prev.replace((ts_ms, value))?;
+        let dt = (ts_ms - pts) as f64 / 1000.0;
+        if dt <= 0.0 {
+            return None;
+        }
+        let slope = (value - pv) / dt;
+        if self.normal.len() < cfg.min_history {
+            self.push(slope, cfg);
+            return None;
+        }
+        let mut sorted: Vec<f64> = self.normal.iter().copied().collect();
+        let med = median(&mut sorted);
+        let mut dev: Vec<f64> = sorted.iter().map(|x| (x - med).abs()).collect();
+        let mad = median(&mut dev);
+        let threshold = (cfg.k * 1.4826 * mad).max(floor);
+        let score = (slope - med) / threshold;
+        if score < 1.0 {
+            self.run = None;
+            self.push(slope, cfg);
+            return None;
+        }
+        let run = self
+            .run
+            .get_or_insert_with(|| Run::new(pts, Direction::Up, pv, None));
+        run.count += 1;
+        run.peak = run.peak.max(score);
+        if run.confirmed_ms.is_none() && run.count >= cfg.persist {
+            run.confirmed_ms = Some(ts_ms);
+        }
+        if run.count >= cfg.adapt_after {
+            self.run = None;
+            self.push(slope, cfg);
+            return None;
+        }
+        self.run.as_ref()
+    }
+
+    fn push(&mut self, slope: f64, cfg: &DetectorConfig) {
+        self.normal.push_back(slope);
+        while self.normal.len() > cfg.window {
+            self.normal.pop_front();
+        }
+    }
+}
+
 /// The state of one signal's detector.
 #[derive(Debug, Clone)]
 pub struct SignalDetector {
@@ -156,6 +231,7 @@ pub struct SignalDetector {
     history: VecDeque<Point>,
     run: Option<Run>,
     last_ts: Option<i64>,
+    ramp: Option<Ramp>,
 }
 
 /// Median of a slice (copied and sorted; windows are small).
@@ -189,7 +265,19 @@ impl SignalDetector {
             history: VecDeque::new(),
             run: None,
             last_ts: None,
+            ramp: ramp_floor(kind).map(|_| Ramp::default()),
         }
+    }
+
+    /// Bytes this detector holds (inline and on the heap), for the cost benchmark.
+    pub fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.normal.capacity() * std::mem::size_of::<f64>()
+            + self.history.capacity() * std::mem::size_of::<Point>()
+            + self
+                .ramp
+                .as_ref()
+                .map_or(0, |r| r.normal.capacity() * std::mem::size_of::<f64>())
     }
 
     /// Recent values, oldest first.
@@ -223,7 +311,6 @@ impl SignalDetector {
         cfg: &DetectorConfig,
         ctx: &StepContext,
     ) -> Option<Anomaly> {
-        let requests = ctx.requests;
         if !value.is_finite() {
             return self.current(key);
         }
@@ -234,6 +321,9 @@ impl SignalDetector {
             if ts_ms - last > cfg.max_gap_ms {
                 self.normal.clear();
                 self.run = None;
+                if let Some(r) = &mut self.ramp {
+                    *r = Ramp::default();
+                }
             }
         }
         self.last_ts = Some(ts_ms);
@@ -245,6 +335,45 @@ impl SignalDetector {
         if rule.event {
             return self.step_event(key, ts_ms, value, rule);
         }
+        let ramp = match (&mut self.ramp, ramp_floor(self.kind)) {
+            (Some(r), Some(floor)) => r.step(ts_ms, value, floor, cfg).cloned(),
+            _ => None,
+        };
+        let level = self.step_level(key, ts_ms, value, rule, cfg, ctx);
+        match (level, ramp) {
+            (Some(mut a), Some(r)) => {
+                a.onset_ms = a.onset_ms.min(r.onset_ms);
+                a.detected_ms = a.detected_ms.min(r.confirmed_ms.unwrap_or(a.detected_ms));
+                Some(a)
+            }
+            (None, Some(r)) => {
+                let baseline = self.baseline().unwrap_or(r.baseline);
+                r.confirmed_ms.map(|detected_ms| Anomaly {
+                    signal: key.clone(),
+                    onset_ms: r.onset_ms,
+                    detected_ms,
+                    last_ms: ts_ms,
+                    score: squash(r.peak),
+                    direction: Direction::Up,
+                    baseline,
+                    current: value,
+                })
+            }
+            (level, None) => level,
+        }
+    }
+
+    /// The level test: the value against the robust baseline of normal values.
+    fn step_level(
+        &mut self,
+        key: &SignalKey,
+        ts_ms: i64,
+        value: f64,
+        rule: KindRule,
+        cfg: &DetectorConfig,
+        ctx: &StepContext,
+    ) -> Option<Anomaly> {
+        let requests = ctx.requests;
         if self.normal.len() < cfg.min_history {
             self.push_normal(value, cfg);
             return None;
@@ -258,7 +387,7 @@ impl SignalDetector {
             let n = n.max(1.0);
             match self.kind {
                 SignalKind::ErrorRatio => abs = abs.max(5.0 / n),
-                SignalKind::LatencyP99 => rel += 10.0 / n.sqrt(),
+                SignalKind::LatencyP99 | SignalKind::CallerLatencyP99 => rel += 10.0 / n.sqrt(),
                 _ => {}
             }
         }
@@ -291,7 +420,7 @@ impl SignalDetector {
         // also outlast the window to count as persistent.
         let lasted = ts_ms - run.onset_ms >= ctx.min_span_ms;
         if run.confirmed_ms.is_none()
-            && ((run.count >= cfg.persist && lasted) || score >= cfg.instant)
+            && ((run.count >= cfg.persist && lasted) || score >= cfg.instant || ctx.unusual)
         {
             run.confirmed_ms = Some(ts_ms);
         }
@@ -441,6 +570,44 @@ mod tests {
         assert_eq!(out[2].as_ref().map(|a| a.onset_ms), Some(30_000));
         assert_eq!(out[3].as_ref().map(|a| a.onset_ms), Some(30_000));
         assert!(out[4].is_none());
+    }
+
+    const MIB: f64 = 1024.0 * 1024.0;
+
+    #[test]
+    fn a_slow_ramp_is_caught_within_two_intervals() {
+        // 100 MiB with +-1 MiB noise, then a 0.5 MiB/s leak from sample 40 (7.5 MiB a step):
+        // the level floor (15%) would need 3+ steps, the ramp needs two.
+        let mut v: Vec<f64> = (0..40)
+            .map(|i| 100.0 * MIB + ((i * 7) % 3) as f64 * MIB - MIB)
+            .collect();
+        let base = v[39];
+        v.extend((1..=6).map(|i| base + 7.5 * MIB * i as f64));
+        let out = run(SignalKind::MemoryBytes, &v);
+        assert!(out[..41].iter().all(Option::is_none), "{:?}", out[40]);
+        let a = out[41].as_ref().expect("two rising steps confirm a ramp");
+        assert_eq!(a.onset_ms, 39 * 15_000, "the ramp began after sample 39");
+        assert_eq!(a.direction, Direction::Up);
+        assert!(out[45].is_some());
+    }
+
+    #[test]
+    fn healthy_drift_and_falls_are_not_ramps() {
+        // A working set creeping up 0.05 MiB/s with noise, then dropping (a restart).
+        let mut v: Vec<f64> = (0..120)
+            .map(|i| 200.0 * MIB + i as f64 * 0.75 * MIB + ((i * 5) % 4) as f64 * MIB)
+            .collect();
+        v.extend([120.0 * MIB, 121.0 * MIB, 122.0 * MIB]);
+        assert!(run(SignalKind::MemoryBytes, &v).iter().all(Option::is_none));
+        // Lag wobbling by +-30 messages around 100 is not a stalled consumer.
+        let lag: Vec<f64> = (0..200)
+            .map(|i| 100.0 + ((i * 13) % 7) as f64 * 10.0 - 30.0)
+            .collect();
+        assert!(
+            run(SignalKind::ConsumerLag, &lag)
+                .iter()
+                .all(Option::is_none)
+        );
     }
 
     proptest! {

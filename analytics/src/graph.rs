@@ -82,9 +82,12 @@ impl ServiceGraph {
         e.clone()
     }
 
-    /// Neighbours used for grouping: calls both ways, producers/consumers of a topic or queue,
-    /// and node <-> workload links only from or to a node (a node problem hits its workloads,
-    /// but two workloads sharing a node are not related by that alone).
+    /// Neighbours used for grouping: calls both ways, a topic or queue and its consumers, and
+    /// node <-> workload links only from or to a node (a node problem hits its workloads, but
+    /// two workloads sharing a node are not related by that alone). Producers are not linked to
+    /// their topics: a queue decouples failure domains (a backed-up consumer does not slow its
+    /// producers, and a slow producer does not back up its consumers), so a problem on each side
+    /// is its own incident.
     pub fn neighbours(&self, e: &EntityId) -> BTreeSet<EntityId> {
         let mut out = BTreeSet::new();
         let empty = BTreeSet::new();
@@ -92,12 +95,11 @@ impl ServiceGraph {
             &self.callees,
             &self.callers,
             &self.consumers,
-            &self.producers,
             &self.node_workloads,
         ] {
             out.extend(m.get(e).unwrap_or(&empty).iter().cloned());
         }
-        for (dest, ws) in self.consumers.iter().chain(self.producers.iter()) {
+        for (dest, ws) in self.consumers.iter() {
             if ws.contains(e) {
                 out.insert(dest.clone());
             }

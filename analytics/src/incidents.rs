@@ -159,6 +159,7 @@ impl IncidentTracker {
                         resolved_ms: None,
                         anomalies: vec![a.clone()],
                         causes: Vec::new(),
+                        remediation: Vec::new(),
                         timeline: vec![TimelineEntry {
                             ts_ms: a.detected_ms,
                             text: format!(

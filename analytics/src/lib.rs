@@ -19,15 +19,23 @@ pub mod detect;
 pub mod graph;
 pub mod incidents;
 pub mod model;
+pub mod multivariate;
 pub mod rca;
+pub mod remediate;
+pub mod rules;
+pub mod slo;
+pub mod tabular;
 
-use collector::model::{EntityId, EntityKind, Point, SignalKey, SignalKind, SourceStatus};
+use collector::model::{
+    ChangeEvent, EntityId, EntityKind, Point, SignalKey, SignalKind, SourceStatus,
+};
 use collector::observe::Observation;
 use detect::{DetectorConfig, SignalDetector};
 use graph::ServiceGraph;
 use incidents::{IncidentConfig, IncidentTracker};
 use model::{Anomaly, EntityHealth, Health, IncidentStatus, Snapshot};
-use std::collections::{BTreeMap, HashMap};
+use multivariate::EntityModels;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// All analysis settings.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,7 +51,16 @@ pub struct Analyzer {
     detectors: HashMap<SignalKey, SignalDetector>,
     tracker: IncidentTracker,
     cycle: u64,
+    /// Change events seen, oldest first, kept for [`CHANGES_KEPT_MS`].
+    changes: Vec<ChangeEvent>,
+    /// k-means per workload over its signals taken together.
+    models: EntityModels,
+    /// Entities with confirmed anomalies in the previous cycle (kept out of training).
+    last_anomalous: BTreeSet<EntityId>,
 }
+
+/// How long change events are kept for ranking and timelines.
+pub const CHANGES_KEPT_MS: i64 = 6 * 3_600_000;
 
 /// `HH:MM:SS` (UTC) of a Unix-ms timestamp, as used in evidence and timelines.
 pub fn fmt_time(ms: i64) -> String {
@@ -58,7 +75,26 @@ impl Analyzer {
             detectors: HashMap::new(),
             tracker: IncidentTracker::new(),
             cycle: 0,
+            changes: Vec::new(),
+            models: EntityModels::default(),
+            last_anomalous: BTreeSet::new(),
         }
+    }
+
+    /// Signals with detector state, and the bytes that state holds (detectors and map entries).
+    pub fn detector_state(&self) -> (usize, usize) {
+        let entry = std::mem::size_of::<SignalKey>() + std::mem::size_of::<SignalDetector>();
+        let bytes = self
+            .detectors
+            .iter()
+            .map(|(k, d)| {
+                d.state_bytes() + entry - std::mem::size_of::<SignalDetector>()
+                    + k.entity.namespace.capacity()
+                    + k.entity.name.capacity()
+            })
+            .sum::<usize>()
+            + self.models.state_bytes();
+        (self.detectors.len(), bytes)
     }
 
     /// Incidents ever opened by this analyzer.
@@ -73,16 +109,20 @@ impl Analyzer {
         let dcfg = self.cfg.detector;
         let mut active: Vec<Anomaly> = Vec::new();
         let window_s = obs.rate_window_ms as f64 / 1000.0;
+        let unusual = self.models.step(&obs.signals, &self.last_anomalous);
         for (key, &value) in &obs.signals {
-            let requests = matches!(key.kind, SignalKind::ErrorRatio | SignalKind::LatencyP99)
-                .then(|| {
-                    let rate = SignalKey {
-                        entity: key.entity.clone(),
-                        kind: SignalKind::RequestRate,
-                    };
-                    obs.signals.get(&rate).map(|r| r * window_s)
-                })
-                .flatten();
+            let requests = matches!(
+                key.kind,
+                SignalKind::ErrorRatio | SignalKind::LatencyP99 | SignalKind::CallerLatencyP99
+            )
+            .then(|| {
+                let rate = SignalKey {
+                    entity: key.entity.clone(),
+                    kind: SignalKind::RequestRate,
+                };
+                obs.signals.get(&rate).map(|r| r * window_s)
+            })
+            .flatten();
             let det = self
                 .detectors
                 .entry(key.clone())
@@ -90,14 +130,20 @@ impl Analyzer {
             let ctx = detect::StepContext {
                 requests,
                 min_span_ms: obs.rate_window_ms - obs.interval_ms,
+                unusual: unusual.get(&key.entity).is_some_and(|s| *s >= 1.0),
             };
             if let Some(a) = det.step_with(key, now, value, &dcfg, &ctx) {
                 active.push(a);
             }
         }
         let graph = ServiceGraph::new(&obs.topology);
+        self.last_anomalous = active
+            .iter()
+            .map(|a| graph.service_of(&a.signal.entity))
+            .collect();
         self.tracker
             .update(now, &active, &graph, &self.cfg.incidents);
+        self.remember_changes(now, &obs.changes);
 
         let detectors = &self.detectors;
         let history = |e: &EntityId, k: SignalKind| -> Vec<Point> {
@@ -114,11 +160,40 @@ impl Analyzer {
             topology: &obs.topology,
             terminations: &obs.terminations,
             history: &history,
+            changes: &self.changes,
+            waiting: &obs.waiting,
+            unusual: &unusual,
+        };
+        let facts = remediate::Facts {
+            changes: &self.changes,
+            terminations: &obs.terminations,
+            waiting: &obs.waiting,
         };
         for inc in self.tracker.incidents_mut() {
             if inc.status == IncidentStatus::Open {
                 inc.causes = rca::rank(inc, &input);
                 inc.title = incidents::title(inc);
+                inc.remediation = remediate::suggest(inc, &facts);
+                // Changes to the incident's entities shortly before or during it go on its
+                // timeline, once each.
+                let since = inc.first_seen_ms - remediate::CHANGE_BEFORE_MS;
+                for c in self.changes.iter().filter(|c| c.ts_ms >= since) {
+                    if !inc
+                        .anomalies
+                        .iter()
+                        .any(|a| graph.service_of(&a.signal.entity) == c.entity)
+                    {
+                        continue;
+                    }
+                    let entry = model::TimelineEntry {
+                        ts_ms: c.ts_ms,
+                        text: format!("change: {} on {}", c.describe(), c.entity.name),
+                    };
+                    if !inc.timeline.contains(&entry) {
+                        inc.timeline.push(entry);
+                        inc.timeline.sort_by_key(|t| t.ts_ms);
+                    }
+                }
             }
         }
 
@@ -129,7 +204,19 @@ impl Analyzer {
             entities: health(obs, &active, &graph),
             incidents: self.tracker.incidents(),
             sources: sources.to_vec(),
+            changes: self.changes.clone(),
         }
+    }
+
+    /// Keep the change events not seen before, for [`CHANGES_KEPT_MS`].
+    fn remember_changes(&mut self, now: i64, seen: &[ChangeEvent]) {
+        for c in seen {
+            if c.ts_ms >= now - CHANGES_KEPT_MS && !self.changes.contains(c) {
+                self.changes.push(c.clone());
+            }
+        }
+        self.changes.retain(|c| c.ts_ms >= now - CHANGES_KEPT_MS);
+        self.changes.sort();
     }
 }
 

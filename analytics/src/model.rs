@@ -1,6 +1,8 @@
 //! Findings and the published read model (`Snapshot`) that every UI renders.
 
-use collector::model::{EntityId, Point, SignalKey, SignalKind, SourceStatus, Topology};
+use collector::model::{
+    ChangeEvent, EntityId, Point, SignalKey, SignalKind, SourceStatus, Topology,
+};
 use serde::{Deserialize, Serialize};
 
 /// Health of an entity, worst last. Colours and symbols for it live in the UIs' style tables.
@@ -100,6 +102,20 @@ pub struct Incident {
     pub causes: Vec<Cause>,
     /// Oldest first.
     pub timeline: Vec<TimelineEntry>,
+    /// What an operator could do about the top cause, best first. Shown, never executed.
+    #[serde(default)]
+    pub remediation: Vec<Remediation>,
+}
+
+/// A suggested action for an incident. opscope shows it; a person decides and runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remediation {
+    /// What to do, in a few words ("Roll back cartservice").
+    pub title: String,
+    /// Why this fits, from the evidence.
+    pub why: String,
+    /// The command to run, if one fits (e.g. `kubectl rollout undo deployment/x -n shop`).
+    pub command: Option<String>,
 }
 
 /// Health of one entity with the signal values behind it.
@@ -124,6 +140,9 @@ pub struct Snapshot {
     /// Open incidents first (newest first), then recently resolved ones.
     pub incidents: Vec<Incident>,
     pub sources: Vec<SourceStatus>,
+    /// Recent change events (rollouts, scaling, deploy annotations), oldest first.
+    #[serde(default)]
+    pub changes: Vec<ChangeEvent>,
 }
 
 impl Snapshot {

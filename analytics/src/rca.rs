@@ -7,11 +7,13 @@
 //! - the "callers sick, callees healthy" pattern: no anomalous dependency below it;
 //! - how strongly it deviates, relative to its own baseline;
 //! - infrastructure and broker evidence (restarts, OOMKills, CPU, memory, consumer lag);
-//! - onset order: the earliest onset in the incident ranks higher.
+//! - onset order: the earliest onset in the incident ranks higher;
+//! - change events: a rollout (or a marked deploy) of the candidate shortly before its first
+//!   anomaly.
 
 use crate::graph::ServiceGraph;
 use crate::model::{Anomaly, Cause, Direction, Evidence, Incident};
-use collector::model::{EdgeKind, EntityId, EntityKind, Point, SignalKind, Topology};
+use collector::model::{ChangeEvent, EdgeKind, EntityId, EntityKind, Point, SignalKind, Topology};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Weights of the score parts. Chosen once on the simulator's scenarios and kept for all.
@@ -20,6 +22,9 @@ const W_LEAF: f64 = 0.25;
 const W_MAGNITUDE: f64 = 0.20;
 const W_INFRA: f64 = 0.15;
 const W_ONSET: f64 = 0.10;
+/// Bonus for a change (rollout) of the candidate just before its first anomaly: a deploy that
+/// precedes the trouble is the first thing an operator checks.
+const W_CHANGE: f64 = 0.25;
 
 /// What ranking needs beyond the incident itself.
 pub struct RankInput<'a> {
@@ -30,6 +35,13 @@ pub struct RankInput<'a> {
     pub terminations: &'a BTreeMap<EntityId, String>,
     /// Recent values of a signal of an entity, for the cause's chart.
     pub history: &'a dyn Fn(&EntityId, SignalKind) -> Vec<Point>,
+    /// Recent change events, oldest first.
+    pub changes: &'a [ChangeEvent],
+    /// Workload -> why a container waits to start (CrashLoopBackOff, ...).
+    pub waiting: &'a BTreeMap<EntityId, String>,
+    /// Workload -> multivariate (k-means) score of its signals taken together; 1 = the edge of
+    /// normal.
+    pub unusual: &'a BTreeMap<EntityId, f64>,
 }
 
 /// The entity a finding is blamed on: pods fold into workloads, and a topic or queue that
@@ -56,6 +68,8 @@ fn is_infra(kind: SignalKind) -> bool {
             | SignalKind::QueueDepth
             | SignalKind::NodeCpuBusy
             | SignalKind::NodeMemAvailable
+            | SignalKind::CpuThrottled
+            | SignalKind::ContainersWaiting
     )
 }
 
@@ -168,11 +182,13 @@ pub fn rank(inc: &Incident, input: &RankInput<'_>) -> Vec<Cause> {
             } else {
                 1.0
             };
+            let change = crate::remediate::trigger(input.changes, e, onset(e)).map_or(0.0, |_| 1.0);
             let score = W_PAGERANK * pr[e] / pr_max
                 + W_LEAF * leaf
                 + W_MAGNITUDE * mag
                 + W_INFRA * infra
-                + W_ONSET * onset_part;
+                + W_ONSET * onset_part
+                + W_CHANGE * change;
             let main = anoms
                 .iter()
                 .max_by(|a, b| {
@@ -243,12 +259,72 @@ fn evidence(
             out.push(Evidence { text });
         }
     }
+    if let Some(c) = crate::remediate::trigger(input.changes, e, onset) {
+        let before = (onset - c.ts_ms) / 1000;
+        let when = if before >= 0 {
+            format!("{before} s before its first anomaly")
+        } else {
+            format!("{} s after its first anomaly", -before)
+        };
+        out.insert(
+            0,
+            Evidence {
+                text: format!("{} at {}, {when}", c.describe(), crate::fmt_time(c.ts_ms)),
+            },
+        );
+    }
     if let Some(reason) = input.terminations.get(e)
         && anoms.iter().any(|a| a.signal.kind == SignalKind::Restarts)
     {
         out.push(Evidence {
             text: format!("last container termination: {reason}"),
         });
+    }
+    if let Some(&u) = input.unusual.get(e)
+        && u >= 1.0
+    {
+        out.push(Evidence {
+            text: format!(
+                "its signals taken together are unlike the last hour's normal mix ({u:.1}x the usual k-means distance)"
+            ),
+        });
+    }
+    if let Some(reason) = input.waiting.get(e) {
+        out.push(Evidence {
+            text: format!("containers waiting: {reason}"),
+        });
+    }
+    // Callers wait longer while the server itself is as fast as before: the network between.
+    if anoms
+        .iter()
+        .any(|a| a.signal.kind == SignalKind::CallerLatencyP99 && a.signal.entity == *e)
+        && !anoms
+            .iter()
+            .any(|a| a.signal.kind == SignalKind::LatencyP99)
+    {
+        let server = (input.history)(e, SignalKind::LatencyP99);
+        if let Some(p) = server.last() {
+            out.push(Evidence {
+                text: format!(
+                    "it serves in {} itself: the delay is on the way to it (network)",
+                    SignalKind::LatencyP99.format_value(p.value)
+                ),
+            });
+        }
+    }
+    // A node: which workloads on it are degraded.
+    if e.kind == EntityKind::Node {
+        let hosted: BTreeSet<EntityId> = g
+            .workload_nodes
+            .iter()
+            .filter(|(w, ns)| ns.contains(e) && anomalous.contains(*w))
+            .map(|(w, _)| w.clone())
+            .collect();
+        if !hosted.is_empty() {
+            out.push(Evidence {
+                text: format!("degraded workloads run on it: {}", names(&hosted)),
+            });
+        }
     }
     let empty = BTreeSet::new();
     let callers: BTreeSet<EntityId> = g

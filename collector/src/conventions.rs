@@ -47,12 +47,26 @@ pub mod ksm {
     pub const LAST_TERMINATED: &str = "kube_pod_container_status_last_terminated_reason";
     pub const DEPLOY_SPEC: &str = "kube_deployment_spec_replicas";
     pub const DEPLOY_AVAILABLE: &str = "kube_deployment_status_replicas_available";
+    /// Containers waiting to start, with `reason` (CrashLoopBackOff, ImagePullBackOff, ...).
+    pub const WAITING: &str = "kube_pod_container_status_waiting_reason";
+    /// ReplicaSet -> owning Deployment (`owner_kind`, `owner_name`).
+    pub const RS_OWNER: &str = "kube_replicaset_owner";
+    /// ReplicaSet creation time, Unix seconds.
+    pub const RS_CREATED: &str = "kube_replicaset_created";
+    /// Pod -> owner (`owner_kind`, `owner_name`).
+    pub const POD_OWNER: &str = "kube_pod_owner";
+    /// Per container: `image`.
+    pub const CONTAINER_INFO: &str = "kube_pod_container_info";
 }
 
 /// cAdvisor (kubelet) container metrics.
 pub mod cadvisor {
     pub const CPU: &str = "container_cpu_usage_seconds_total";
     pub const MEMORY: &str = "container_memory_working_set_bytes";
+    /// CFS periods in which the container was throttled.
+    pub const THROTTLED_PERIODS: &str = "container_cpu_cfs_throttled_periods_total";
+    /// CFS periods elapsed while the container was runnable.
+    pub const PERIODS: &str = "container_cpu_cfs_periods_total";
 }
 
 /// node_exporter.

@@ -129,10 +129,18 @@ pub enum SignalKind {
     NodeCpuBusy,
     /// Node memory available, bytes.
     NodeMemAvailable,
+    /// 99th percentile latency of requests into the workload as its callers see it
+    /// (client-side, so it includes the network), milliseconds.
+    CallerLatencyP99,
+    /// Fraction of CPU scheduling periods in which the workload's containers were throttled at
+    /// their limit (the worst pod), 0..=1.
+    CpuThrottled,
+    /// Containers of the workload waiting to start (CrashLoopBackOff, ImagePullBackOff, ...).
+    ContainersWaiting,
 }
 
 impl SignalKind {
-    pub const ALL: [SignalKind; 11] = [
+    pub const ALL: [SignalKind; 14] = [
         SignalKind::RequestRate,
         SignalKind::ErrorRatio,
         SignalKind::LatencyP99,
@@ -144,6 +152,9 @@ impl SignalKind {
         SignalKind::QueueDepth,
         SignalKind::NodeCpuBusy,
         SignalKind::NodeMemAvailable,
+        SignalKind::CallerLatencyP99,
+        SignalKind::CpuThrottled,
+        SignalKind::ContainersWaiting,
     ];
 
     /// Short human name, as shown in UIs and evidence.
@@ -160,6 +171,9 @@ impl SignalKind {
             SignalKind::QueueDepth => "queue depth",
             SignalKind::NodeCpuBusy => "node CPU busy",
             SignalKind::NodeMemAvailable => "node memory available",
+            SignalKind::CallerLatencyP99 => "latency p99 seen by callers",
+            SignalKind::CpuThrottled => "CPU throttling",
+            SignalKind::ContainersWaiting => "containers waiting",
         }
     }
 
@@ -167,12 +181,13 @@ impl SignalKind {
     pub fn unit(self) -> &'static str {
         match self {
             SignalKind::RequestRate => "req/s",
-            SignalKind::ErrorRatio | SignalKind::NodeCpuBusy => "ratio",
-            SignalKind::LatencyP99 => "ms",
+            SignalKind::ErrorRatio | SignalKind::NodeCpuBusy | SignalKind::CpuThrottled => "ratio",
+            SignalKind::LatencyP99 | SignalKind::CallerLatencyP99 => "ms",
             SignalKind::CpuCores => "cores",
             SignalKind::MemoryBytes | SignalKind::NodeMemAvailable => "bytes",
             SignalKind::Restarts => "restarts",
             SignalKind::ReplicasUnavailable => "replicas",
+            SignalKind::ContainersWaiting => "containers",
             SignalKind::ConsumerLag | SignalKind::QueueDepth => "messages",
         }
     }
@@ -183,8 +198,10 @@ impl SignalKind {
             return format!("{v}");
         }
         match self {
-            SignalKind::ErrorRatio | SignalKind::NodeCpuBusy => format!("{:.1}%", v * 100.0),
-            SignalKind::LatencyP99 => {
+            SignalKind::ErrorRatio | SignalKind::NodeCpuBusy | SignalKind::CpuThrottled => {
+                format!("{:.1}%", v * 100.0)
+            }
+            SignalKind::LatencyP99 | SignalKind::CallerLatencyP99 => {
                 if v >= 1000.0 {
                     format!("{:.2} s", v / 1000.0)
                 } else {
@@ -194,7 +211,9 @@ impl SignalKind {
             SignalKind::MemoryBytes | SignalKind::NodeMemAvailable => format_bytes(v),
             SignalKind::RequestRate => format!("{v:.1} req/s"),
             SignalKind::CpuCores => format!("{v:.2} cores"),
-            SignalKind::Restarts | SignalKind::ReplicasUnavailable => format!("{v:.0}"),
+            SignalKind::Restarts
+            | SignalKind::ReplicasUnavailable
+            | SignalKind::ContainersWaiting => format!("{v:.0}"),
             SignalKind::ConsumerLag | SignalKind::QueueDepth => format!("{v:.0} msgs"),
         }
     }
@@ -227,6 +246,58 @@ pub struct Point {
     pub value: f64,
 }
 
+/// What changed in the platform: the things an operator asks about first ("did anyone deploy?").
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ChangeKind {
+    /// A new revision of a Deployment began rolling out (a new ReplicaSet).
+    Rollout {
+        /// The ReplicaSet it replaces, if known.
+        from_revision: Option<String>,
+        /// The new ReplicaSet.
+        to_revision: String,
+        /// Container image(s) of the new revision, if known.
+        image: Option<String>,
+    },
+    /// Desired replicas changed.
+    Scale { from: i64, to: i64 },
+    /// A deploy marked by an external tool (CI/CD, GitOps) through the annotations API.
+    Annotation { text: String },
+}
+
+/// One change event on an entity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// When it happened, Unix ms.
+    pub ts_ms: i64,
+    pub entity: EntityId,
+    pub kind: ChangeKind,
+}
+
+impl ChangeEvent {
+    /// One line for people: "rollout cartservice-7f9c -> cartservice-5b2d (image shop/cart:v1.5.0)".
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            ChangeKind::Rollout {
+                from_revision,
+                to_revision,
+                image,
+            } => {
+                let mut s = match from_revision {
+                    Some(f) => format!("rollout {f} -> {to_revision}"),
+                    None => format!("rollout of {to_revision}"),
+                };
+                if let Some(i) = image {
+                    s.push_str(&format!(" (image {i})"));
+                }
+                s
+            }
+            ChangeKind::Scale { from, to } => format!("scaled {from} -> {to} replicas"),
+            ChangeKind::Annotation { text } => format!("deploy marked: {text}"),
+        }
+    }
+}
+
 /// Freshness of one configured source, as shown to the operator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {
@@ -242,4 +313,89 @@ pub struct SourceStatus {
     pub samples: usize,
     /// Duration of the last attempt, milliseconds.
     pub duration_ms: u64,
+}
+
+/// Requests a workload received during one rate window (increase of the mesh request counter),
+/// for SLOs: exact counts rather than rate x ratio.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestCounts {
+    /// All requests.
+    pub total: f64,
+    /// Requests answered 5xx.
+    pub errors: f64,
+}
+
+/// Increase of a request-duration histogram during one rate window: `counts[i]` requests took
+/// at most `bounds_ms[i]` (cumulative, bounds ascending, the last bound is `+Inf`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistogramDelta {
+    pub bounds_ms: Vec<f64>,
+    pub counts: Vec<f64>,
+}
+
+impl HistogramDelta {
+    /// All observations (the `+Inf` bucket); 0 without one.
+    pub fn total(&self) -> f64 {
+        match (self.bounds_ms.last(), self.counts.last()) {
+            (Some(b), Some(&c)) if b.is_infinite() && c.is_finite() => c.max(0.0),
+            _ => 0.0,
+        }
+    }
+
+    /// Estimated observations slower than `threshold_ms`: linear interpolation inside the
+    /// bucket that holds the threshold (as `histogram_quantile` does), everything above the
+    /// highest finite bound counted as slower. `None` without an `+Inf` bucket.
+    pub fn slower_than(&self, threshold_ms: f64) -> Option<f64> {
+        if self.bounds_ms.len() != self.counts.len()
+            || !self.bounds_ms.last().is_some_and(|b| b.is_infinite())
+        {
+            return None;
+        }
+        let total = self.total();
+        let mut prev = (0.0_f64, 0.0_f64);
+        for (&le, &count) in self.bounds_ms.iter().zip(&self.counts) {
+            let count = if count.is_finite() {
+                count.max(prev.1)
+            } else {
+                prev.1
+            };
+            if threshold_ms <= le {
+                let at_most = if le.is_infinite() || le <= prev.0 {
+                    prev.1
+                } else {
+                    prev.1 + (count - prev.1) * (threshold_ms - prev.0).max(0.0) / (le - prev.0)
+                };
+                return Some((total - at_most).max(0.0));
+            }
+            prev = (le, count);
+        }
+        Some((total - prev.1).max(0.0))
+    }
+}
+
+#[cfg(test)]
+mod histogram_delta_tests {
+    use super::HistogramDelta;
+
+    #[test]
+    fn slower_than_interpolates_within_the_bucket() {
+        // 100 requests: 50 <= 100 ms, 90 <= 200 ms, 100 <= 400 ms.
+        let h = HistogramDelta {
+            bounds_ms: vec![100.0, 200.0, 400.0, f64::INFINITY],
+            counts: vec![50.0, 90.0, 100.0, 100.0],
+        };
+        assert_eq!(h.total(), 100.0);
+        assert_eq!(h.slower_than(100.0), Some(50.0));
+        // 150 ms is halfway through (100, 200]: 50 + 40 / 2 = 70 at most -> 30 slower.
+        assert_eq!(h.slower_than(150.0), Some(30.0));
+        assert_eq!(h.slower_than(400.0), Some(0.0));
+        assert_eq!(h.slower_than(1000.0), Some(0.0));
+        // Below the first bound: interpolated from 0.
+        assert_eq!(h.slower_than(50.0), Some(75.0));
+        let no_inf = HistogramDelta {
+            bounds_ms: vec![100.0],
+            counts: vec![5.0],
+        };
+        assert_eq!(no_inf.slower_than(10.0), None);
+    }
 }

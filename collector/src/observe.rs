@@ -3,7 +3,10 @@
 
 use crate::conventions::{self, MeshConvention, cadvisor, kafka, ksm, messaging, node, rabbitmq};
 use crate::frames::{FrameError, FrameStore, Window};
-use crate::model::{Edge, EdgeKind, EntityId, EntityKind, SignalKey, SignalKind, Topology};
+use crate::model::{
+    ChangeEvent, ChangeKind, Edge, EdgeKind, EntityId, EntityKind, SignalKey, SignalKind, Topology,
+};
+use crate::model::{HistogramDelta, RequestCounts};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The platform as seen at `ts_ms`.
@@ -19,7 +22,21 @@ pub struct Observation {
     pub signals: BTreeMap<SignalKey, f64>,
     /// Workload -> the last container termination reason of one of its pods (e.g. OOMKilled).
     pub terminations: BTreeMap<EntityId, String>,
+    /// Workload -> why one of its containers is waiting to start (e.g. CrashLoopBackOff).
+    pub waiting: BTreeMap<EntityId, String>,
+    /// Change events visible in the sources (rollouts of the last [`CHANGE_LOOKBACK_MS`]),
+    /// oldest first. The same event is reported every cycle while visible.
+    pub changes: Vec<ChangeEvent>,
+    /// Workload -> requests received and answered 5xx during the rate window (server view,
+    /// else the callers'), for SLOs.
+    pub requests: BTreeMap<EntityId, RequestCounts>,
+    /// Workload -> request-duration histogram increase during the rate window (server view,
+    /// else the callers'), for latency SLOs.
+    pub latency_histograms: BTreeMap<EntityId, HistogramDelta>,
 }
+
+/// How far back rollouts are reported.
+pub const CHANGE_LOOKBACK_MS: i64 = 24 * 3_600_000;
 
 /// How signals are computed.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +64,8 @@ struct Builder {
     entities: BTreeSet<EntityId>,
     edges: BTreeMap<(EdgeKind, EntityId, EntityId), Edge>,
     signals: BTreeMap<SignalKey, f64>,
+    requests: BTreeMap<EntityId, RequestCounts>,
+    latency_histograms: BTreeMap<EntityId, HistogramDelta>,
 }
 
 impl Builder {
@@ -120,7 +139,9 @@ pub fn observe(
     }
     container_signals(store, &inv, from, now_ms, &mut b)?;
     let terminations = restart_signals(store, &inv, from, now_ms, &mut b)?;
+    let waiting = waiting_signals(store, &inv, from, now_ms, &mut b)?;
     deployment_signals(store, from, now_ms, &mut b)?;
+    let changes = rollouts(store, from, now_ms)?;
     messaging_signals(store, from, now_ms, &mut b)?;
     node_signals(store, from, now_ms, &mut b)?;
     Ok(Observation {
@@ -133,6 +154,10 @@ pub fn observe(
         },
         signals: b.signals,
         terminations,
+        waiting,
+        changes,
+        requests: b.requests,
+        latency_histograms: b.latency_histograms,
     })
 }
 
@@ -223,7 +248,7 @@ fn mesh_signals(
             e.1 += rate;
         }
     }
-    let lat = latency_quantiles(store, mesh, from, now, q)?;
+    let lat = latency_quantiles(store, mesh, from, now, q, b)?;
 
     // Per destination workload: server-side view, falling back to the callers' view.
     let mut per_dst: BTreeMap<EntityId, [(f64, f64); 2]> = BTreeMap::new();
@@ -238,6 +263,14 @@ fn mesh_signals(
             continue;
         }
         b.signal(dst.clone(), SignalKind::RequestRate, tot);
+        let window_s = (now - from) as f64 / 1000.0;
+        b.requests.insert(
+            dst.clone(),
+            RequestCounts {
+                total: tot * window_s,
+                errors: err * window_s,
+            },
+        );
         if tot > 0.0 {
             b.signal(dst.clone(), SignalKind::ErrorRatio, err / tot);
         }
@@ -245,7 +278,10 @@ fn mesh_signals(
             .get(&(true, None, dst.clone()))
             .or_else(|| lat.get(&(false, None, dst.clone())));
         if let Some(&p) = p {
-            b.signal(dst, SignalKind::LatencyP99, p);
+            b.signal(dst.clone(), SignalKind::LatencyP99, p);
+        }
+        if let Some(&p) = lat.get(&(false, None, dst.clone())) {
+            b.signal(dst, SignalKind::CallerLatencyP99, p);
         }
     }
     // Calling edges: the caller's view (it includes the network), else the server's.
@@ -279,6 +315,7 @@ fn latency_quantiles(
     from: i64,
     now: i64,
     q: f64,
+    b: &mut Builder,
 ) -> Result<BTreeMap<LatencyKey, f64>, FrameError> {
     let bucket = format!("{}_bucket", mesh.duration);
     let by = [
@@ -311,6 +348,20 @@ fn latency_quantiles(
             .entry(slot)
             .or_insert((le, 0.0))
             .1 += v;
+    }
+    // Per destination: the server-side histogram, else the callers' (for latency SLOs).
+    for ((server, src, dst), bs) in &buckets {
+        let has_server = buckets.contains_key(&(true, None, dst.clone()));
+        if src.is_some() || (!*server && has_server) || dst.name.is_empty() || dst.name == "unknown"
+        {
+            continue;
+        }
+        let (bounds_ms, counts) = bs
+            .values()
+            .map(|&(le, c)| (le * mesh.duration_to_ms, c))
+            .unzip();
+        b.latency_histograms
+            .insert(dst.clone(), HistogramDelta { bounds_ms, counts });
     }
     let mut out = BTreeMap::new();
     for (k, bs) in buckets {
@@ -378,7 +429,127 @@ fn container_signals(
     // The largest pod's working set: a leak in one replica is not diluted by the others.
     let per_pod = mem.latest_by(real_container, &["namespace", "pod"], sum);
     b.per_workload(inv, per_pod, SignalKind::MemoryBytes, max);
+    let by = ["namespace", "pod", "container"];
+    let throttled = store
+        .window(cadvisor::THROTTLED_PERIODS, from, now, &by)?
+        .rate_by(real_container, &["namespace", "pod"]);
+    let periods = store
+        .window(cadvisor::PERIODS, from, now, &by)?
+        .rate_by(real_container, &["namespace", "pod"]);
+    let per_pod: BTreeMap<Vec<String>, f64> = periods
+        .into_iter()
+        .filter(|(_, p)| *p > 0.0)
+        .map(|(k, p)| {
+            let t = throttled.get(&k).copied().unwrap_or(0.0);
+            (k, (t / p).clamp(0.0, 1.0))
+        })
+        .collect();
+    b.per_workload(inv, per_pod, SignalKind::CpuThrottled, max);
     Ok(())
+}
+
+/// Containers waiting to start (CrashLoopBackOff and friends), per workload, and the reason.
+fn waiting_signals(
+    store: &FrameStore,
+    inv: &Inventory,
+    from: i64,
+    now: i64,
+    b: &mut Builder,
+) -> Result<BTreeMap<EntityId, String>, FrameError> {
+    let by = ["namespace", "pod", "container", "reason"];
+    let w = store.window(ksm::WAITING, from.max(now - 60_000), now, &by)?;
+    let mut per_pod: BTreeMap<Vec<String>, f64> = BTreeMap::new();
+    let mut reasons = BTreeMap::new();
+    for (k, v) in w.latest_by(any, &by, max) {
+        if k[0].is_empty() || k[1].is_empty() {
+            continue;
+        }
+        *per_pod.entry(vec![k[0].clone(), k[1].clone()]).or_default() += v.max(0.0);
+        if v > 0.0 && !k[3].is_empty() {
+            reasons.insert(inv.workload(&k[0], &k[1]), k[3].clone());
+        }
+    }
+    b.per_workload(inv, per_pod, SignalKind::ContainersWaiting, sum);
+    Ok(reasons)
+}
+
+/// Rollouts: every ReplicaSet of a Deployment that is newer than another one of it, with the
+/// image its pods run. The Deployment's first ReplicaSet is its creation, not a rollout.
+fn rollouts(store: &FrameStore, from: i64, now: i64) -> Result<Vec<ChangeEvent>, FrameError> {
+    let owner_by = ["namespace", "replicaset", "owner_kind", "owner_name"];
+    let owners = store
+        .window(ksm::RS_OWNER, from, now, &owner_by)?
+        .latest_by(any, &owner_by, max);
+    if owners.is_empty() {
+        return Ok(Vec::new());
+    }
+    let created = store
+        .window(ksm::RS_CREATED, from, now, &["namespace", "replicaset"])?
+        .latest_by(any, &["namespace", "replicaset"], max);
+    let pod_by = ["namespace", "pod", "owner_kind", "owner_name"];
+    let pod_rs: BTreeMap<(String, String), String> = store
+        .window(ksm::POD_OWNER, from, now, &pod_by)?
+        .latest_by(any, &pod_by, max)
+        .into_iter()
+        .filter(|(k, _)| k[2] == "ReplicaSet")
+        .map(|(k, _)| ((k[0].clone(), k[1].clone()), k[3].clone()))
+        .collect();
+    let info_by = ["namespace", "pod", "image"];
+    let mut rs_image: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (k, _) in store
+        .window(ksm::CONTAINER_INFO, from, now, &info_by)?
+        .latest_by(any, &info_by, max)
+    {
+        if let Some(rs) = pod_rs.get(&(k[0].clone(), k[1].clone()))
+            && !k[2].is_empty()
+        {
+            rs_image
+                .entry((k[0].clone(), rs.clone()))
+                .or_default()
+                .insert(k[2].clone());
+        }
+    }
+    // (namespace, deployment) -> [(created ms, replicaset)]
+    let mut per_deploy: BTreeMap<(String, String), Vec<(i64, String)>> = BTreeMap::new();
+    for (k, _) in owners {
+        if k[2] != "Deployment" || k[0].is_empty() || k[1].is_empty() {
+            continue;
+        }
+        let Some(&secs) = created.get(&vec![k[0].clone(), k[1].clone()]) else {
+            continue;
+        };
+        if !secs.is_finite() {
+            continue;
+        }
+        per_deploy
+            .entry((k[0].clone(), k[3].clone()))
+            .or_default()
+            .push(((secs * 1000.0) as i64, k[1].clone()));
+    }
+    let mut out = Vec::new();
+    for ((ns, deploy), mut sets) in per_deploy {
+        sets.sort();
+        for pair in sets.windows(2) {
+            let (ts_ms, to) = &pair[1];
+            if *ts_ms < now - CHANGE_LOOKBACK_MS || *ts_ms > now {
+                continue;
+            }
+            let image = rs_image
+                .get(&(ns.clone(), to.clone()))
+                .map(|s| s.iter().cloned().collect::<Vec<_>>().join(", "));
+            out.push(ChangeEvent {
+                ts_ms: *ts_ms,
+                entity: EntityId::workload(&ns, &deploy),
+                kind: ChangeKind::Rollout {
+                    from_revision: Some(pair[0].1.clone()),
+                    to_revision: to.clone(),
+                    image,
+                },
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn restart_signals(
@@ -573,5 +744,60 @@ mod tests {
     fn node_names() {
         assert_eq!(node_name("node-a:9100"), "node-a");
         assert_eq!(node_name("node-a"), "node-a");
+    }
+}
+
+#[cfg(test)]
+mod slo_input_tests {
+    use super::*;
+    use crate::exposition::{Format, parse};
+
+    fn scrape(req_ok: u64, req_5xx: u64, le100: u64, le250: u64, all: u64) -> String {
+        let l = r#"reporter="destination",source_workload="frontend",source_workload_namespace="shop",destination_workload="cart",destination_workload_namespace="shop""#;
+        format!(
+            "# TYPE istio_requests_total counter\n\
+             istio_requests_total{{{l},response_code=\"200\"}} {req_ok}\n\
+             istio_requests_total{{{l},response_code=\"503\"}} {req_5xx}\n\
+             # TYPE istio_request_duration_milliseconds histogram\n\
+             istio_request_duration_milliseconds_bucket{{{l},le=\"100\"}} {le100}\n\
+             istio_request_duration_milliseconds_bucket{{{l},le=\"250\"}} {le250}\n\
+             istio_request_duration_milliseconds_bucket{{{l},le=\"+Inf\"}} {all}\n\
+             istio_request_duration_milliseconds_sum{{{l}}} 1\n\
+             istio_request_duration_milliseconds_count{{{l}}} {all}\n"
+        )
+    }
+
+    #[test]
+    fn request_counts_and_histogram_increases_per_workload() {
+        let mut store = FrameStore::new(3_600_000);
+        let t0 = 1_700_000_000_000;
+        let a = scrape(1000, 10, 500, 900, 1010);
+        let b = scrape(1900, 110, 1100, 1700, 2010);
+        store
+            .append(&parse(&a, Format::Prometheus).unwrap(), t0, &[])
+            .unwrap();
+        store
+            .append(&parse(&b, Format::Prometheus).unwrap(), t0 + 15_000, &[])
+            .unwrap();
+        let opts = ObserveOptions {
+            rate_window_ms: 15_500,
+            quantile: 0.99,
+            interval_ms: 15_000,
+        };
+        let obs = observe(&store, t0 + 15_000, opts).unwrap();
+        let cart = EntityId::workload("shop", "cart");
+        let c = obs.requests[&cart];
+        // 1000 new requests of which 100 were 5xx (rate x window, so within extrapolation).
+        assert!((1000.0..=1034.0).contains(&c.total), "{c:?}");
+        assert!((c.errors / c.total - 0.1).abs() < 1e-9, "{c:?}");
+        let h = &obs.latency_histograms[&cart];
+        assert_eq!(h.bounds_ms, [100.0, 250.0, f64::INFINITY]);
+        let total = h.total();
+        assert!(total > 0.0);
+        // 600 of 1000 new requests took at most 100 ms: 40% slower.
+        assert!(
+            (h.slower_than(100.0).unwrap() / total - 0.4).abs() < 1e-9,
+            "{h:?}"
+        );
     }
 }

@@ -27,7 +27,9 @@ pub(super) fn render(app: &App, id: u64, frame: &mut Frame, area: Rect) {
         );
         return;
     };
-    let head = header_lines(app, inc, area.width.saturating_sub(2));
+    // The suggested remediation needs room; on short terminals the causes keep it.
+    let with_remediation = area.height >= 30;
+    let head = header_lines(app, inc, area.width.saturating_sub(2), with_remediation);
     let head_h = (head.len() as u16 + 2).min((area.height / 3).max(3));
     let chart_h = (area.height.saturating_sub(head_h) / 2).clamp(3, 16);
     let [head_area, mid, chart] = Layout::vertical([
@@ -52,7 +54,12 @@ fn pane(title: &str) -> Block<'_> {
 
 /// The header: facts packed into as few lines as the width allows (each fact kept whole), then
 /// the title, wrapped.
-fn header_lines(app: &App, inc: &Incident, width: u16) -> Vec<Line<'static>> {
+fn header_lines(
+    app: &App,
+    inc: &Incident,
+    width: u16,
+    with_remediation: bool,
+) -> Vec<Line<'static>> {
     let end = match inc.status {
         IncidentStatus::Open => app.snapshot.ts_ms,
         IncidentStatus::Resolved => inc.resolved_ms.unwrap_or(inc.last_seen_ms),
@@ -116,6 +123,19 @@ fn header_lines(app: &App, inc: &Incident, width: u16) -> Vec<Line<'static>> {
             .into_iter()
             .map(|t| Line::styled(t, bold)),
     );
+    // Suggested remediation: shown for the operator to run, never run by opscope.
+    let shown = if with_remediation { 2 } else { 0 };
+    for r in inc.remediation.iter().take(shown) {
+        let mut text = format!("suggested: {} ({})", r.title, r.why);
+        if let Some(c) = &r.command {
+            text.push_str(&format!(": {c}"));
+        }
+        lines.extend(
+            format::wrap(&text, width)
+                .into_iter()
+                .map(|t| Line::styled(t, styles::dim())),
+        );
+    }
     lines
 }
 

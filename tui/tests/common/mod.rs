@@ -5,8 +5,8 @@
 #![allow(dead_code)]
 
 use analytics::model::{
-    Anomaly, Cause, Direction, EntityHealth, Evidence, Health, Incident, IncidentStatus, Severity,
-    Snapshot, TimelineEntry,
+    Anomaly, Cause, Direction, EntityHealth, Evidence, Health, Incident, IncidentStatus,
+    Remediation, Severity, Snapshot, TimelineEntry,
 };
 use collector::model::{
     Edge, EdgeKind, EntityId, EntityKind, Point, SignalKey, SignalKind, SourceStatus, Topology,
@@ -492,6 +492,11 @@ pub fn open_incident() -> Incident {
                 text: "notified #shop-oncall (Slack)".into(),
             },
         ],
+        remediation: vec![Remediation {
+            title: "Roll back paymentservice".into(),
+            why: "rollout 45 s before the first anomaly".into(),
+            command: Some("kubectl rollout undo deployment/paymentservice -n shop".into()),
+        }],
     }
 }
 
@@ -524,6 +529,7 @@ pub fn resolved_incident() -> Incident {
             ts_ms: T0 - 3_240 * S,
             text: "resolved: error ratio back to baseline".into(),
         }],
+        remediation: Vec::new(),
     }
 }
 
@@ -562,5 +568,6 @@ pub fn snapshot() -> Snapshot {
         entities: entities(),
         incidents: vec![open_incident(), resolved_incident()],
         sources: sources(),
+        changes: Vec::new(),
     }
 }
