@@ -23,6 +23,10 @@ pub struct EngineConfig {
     pub interval: Duration,
     pub collector: CollectorOptions,
     pub analyzer: AnalyzerConfig,
+    /// Static-threshold rules (from the config).
+    pub rules: Vec<opscope_config::Rule>,
+    /// SLOs (from the config).
+    pub slos: Vec<opscope_config::Slo>,
 }
 
 impl EngineConfig {
@@ -45,6 +49,8 @@ impl EngineConfig {
             interval,
             collector,
             analyzer: AnalyzerConfig::default(),
+            rules: Vec::new(),
+            slos: Vec::new(),
         }
     }
 }
@@ -60,7 +66,7 @@ impl Engine {
     pub fn new(cfg: &EngineConfig) -> Self {
         Self {
             collector: Collector::new(cfg.scrape.clone(), cfg.collector),
-            analyzer: Analyzer::new(cfg.analyzer),
+            analyzer: Analyzer::new(cfg.analyzer).with_rules(cfg.rules.clone(), cfg.slos.clone()),
         }
     }
 

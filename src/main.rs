@@ -25,6 +25,10 @@ Start with `opscope demo`: a simulated shop cluster on loopback, the engine and 
 with a fault injected after a minute."
 )]
 struct Cli {
+    /// Configuration file (TOML). Default: $OPSCOPE_CONFIG, else
+    /// $XDG_CONFIG_HOME/opscope/config.toml (or ~/.config/opscope/config.toml) if present
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -133,12 +137,13 @@ struct RcaArgs {
 
 #[derive(Args)]
 struct TuiArgs {
-    /// A Prometheus/OpenMetrics endpoint to scrape (repeatable)
-    #[arg(long = "scrape", value_name = "URL", required = true)]
+    /// A Prometheus/OpenMetrics endpoint to scrape (repeatable; default: the config's
+    /// `sources.scrape`)
+    #[arg(long = "scrape", value_name = "URL")]
     scrape: Vec<String>,
-    /// Time between engine cycles
-    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
-    interval: Duration,
+    /// Time between engine cycles (default: the config's `sources.interval`, 15 s)
+    #[arg(long, value_parser = humantime::parse_duration)]
+    interval: Option<Duration>,
 }
 
 #[derive(Subcommand)]
@@ -250,10 +255,11 @@ fn init_logs(to_file: bool) -> Result<Option<PathBuf>> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let config = cli.config;
     match cli.command {
-        Command::Demo(a) => demo(a),
+        Command::Demo(a) => demo(a, &load_config(config.as_deref())?),
         Command::Sim(a) => sim(a),
-        Command::Tui(a) => tui_cmd(a),
+        Command::Tui(a) => tui_cmd(a, &load_config(config.as_deref())?),
         Command::Rca(a) => {
             init_logs(false)?;
             rca_cmd(a)
@@ -319,7 +325,21 @@ fn known_scenarios() -> String {
         .join(", ")
 }
 
-fn demo(a: DemoArgs) -> Result<()> {
+/// The configuration (`--config`, else the default places, else defaults); warnings are
+/// printed, errors stop the program with every problem listed.
+fn load_config(path: Option<&std::path::Path>) -> Result<opscope_config::Config> {
+    let loaded = opscope_config::load(path).context("loading the configuration")?;
+    let file = loaded
+        .path
+        .as_ref()
+        .map_or_else(|| "(defaults)".to_owned(), |p| p.display().to_string());
+    for w in &loaded.warnings {
+        eprintln!("{}", w.render(&file));
+    }
+    Ok(loaded.config)
+}
+
+fn demo(a: DemoArgs, config: &opscope_config::Config) -> Result<()> {
     let log = init_logs(true)?;
     let rt = runtime()?;
     let sim = simulator(&a.fault)?;
@@ -338,7 +358,7 @@ fn demo(a: DemoArgs) -> Result<()> {
         humantime::format_duration(a.fault.fault_after),
         url
     );
-    let result = console(&rt, vec![url], a.interval, title);
+    let result = console(&rt, vec![url], a.interval, title, config);
     drop(server);
     rt.shutdown_timeout(Duration::from_secs(1));
     if let (Err(_), Some(p)) = (&result, log) {
@@ -347,8 +367,17 @@ fn demo(a: DemoArgs) -> Result<()> {
     result
 }
 
-fn tui_cmd(a: TuiArgs) -> Result<()> {
-    for u in &a.scrape {
+fn tui_cmd(a: TuiArgs, config: &opscope_config::Config) -> Result<()> {
+    let scrape = if a.scrape.is_empty() {
+        config.sources.scrape.clone()
+    } else {
+        a.scrape
+    };
+    if scrape.is_empty() {
+        bail!("no targets: pass --scrape URL (repeatable) or set sources.scrape in the config");
+    }
+    let interval = a.interval.unwrap_or(config.sources.interval.0);
+    for u in &scrape {
         let ok = u.starts_with("http://") || u.starts_with("https://");
         if !ok {
             bail!("--scrape {u:?}: expected an http:// URL of a /metrics endpoint");
@@ -356,8 +385,8 @@ fn tui_cmd(a: TuiArgs) -> Result<()> {
     }
     init_logs(true)?;
     let rt = runtime()?;
-    let title = format!("opscope — {} target(s)", a.scrape.len());
-    let r = console(&rt, a.scrape, a.interval, title);
+    let title = format!("opscope — {} target(s)", scrape.len());
+    let r = console(&rt, scrape, interval, title, config);
     rt.shutdown_timeout(Duration::from_secs(1));
     r
 }
@@ -368,8 +397,11 @@ fn console(
     scrape: Vec<String>,
     interval: Duration,
     title: String,
+    config: &opscope_config::Config,
 ) -> Result<()> {
-    let cfg = EngineConfig::for_interval(scrape, interval);
+    let mut cfg = EngineConfig::for_interval(scrape, interval);
+    cfg.rules = config.rules.clone();
+    cfg.slos = config.slos.clone();
     let engine = Engine::new(&cfg);
     let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
     rt.spawn(engine::run(engine, interval, tx));

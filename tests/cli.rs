@@ -100,3 +100,45 @@ fn list_scenarios() {
         assert!(out.contains(s), "{out}");
     }
 }
+
+#[test]
+fn config_check_reports_every_error_with_its_line() {
+    let example = format!("{}/config/example.toml", env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = opscope(&["config", "check", &example], "");
+    assert_eq!(code, 0, "the example config is valid: {err}");
+    assert!(out.contains("config OK"), "{out}");
+
+    let dir = std::env::temp_dir().join(format!("opscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[sources]\ninterval = \"soon\"\n\n[[rule]]\nname = \"x\"\nsignal = \"nonsense\"\nop = \">\"\nthreshold = 1\n",
+    )
+    .expect("write");
+    let (code, _, err) = opscope(&["config", "check", &bad.to_string_lossy()], "");
+    assert_eq!(code, 1, "{err}");
+    let file = bad.to_string_lossy();
+    assert!(
+        err.contains(&format!("{file}:2:")) && err.contains("sources.interval"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:6:")) && err.contains("rule[0].signal"),
+        "{err}"
+    );
+    // A broken config stops the console before it starts, with the same messages.
+    let (code, _, err) = opscope(
+        &[
+            "--config",
+            &bad.to_string_lossy(),
+            "tui",
+            "--scrape",
+            "http://127.0.0.1:9/metrics",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("sources.interval"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -63,6 +63,51 @@ async fn consumer_stall_in_fulfillment() {
 /// Six fault-free simulated hours raise no incident (the full day is measured by
 /// `opscope eval scenarios`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_delay_on_one_edge() {
+    assert_top_cause("network-delay").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_loop_in_adservice() {
+    assert_top_cause("crash-loop").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_pressure_on_node_b() {
+    assert_top_cause("node-pressure").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rollout_ranks_first_with_the_rollback_suggested() {
+    let results = run_scenario("bad-rollout", EvalOptions::default())
+        .await
+        .expect("scenario runs");
+    for r in results {
+        assert!(
+            r.top_evidence.iter().any(|e| e.starts_with("rollout ")),
+            "the rollout is evidence: {:?}",
+            r.top_evidence
+        );
+        let fix = r.remediation.clone().unwrap_or_default();
+        assert!(
+            fix.contains("kubectl rollout undo deployment/recommendationservice -n shop"),
+            "{fix}"
+        );
+        check("bad-rollout", r);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaf_fault_in_shippingservice() {
+    assert_top_cause("leaf-fault").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_faults_each_found() {
+    assert_top_cause("overlapping").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_free_hours_stay_quiet() {
     let r = opscope::eval::false_incidents(
         std::time::Duration::from_secs(6 * 3600),

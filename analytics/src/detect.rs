@@ -148,6 +148,7 @@ impl Run {
             direction: self.direction,
             baseline: self.baseline,
             current,
+            rule: None,
         })
     }
 }
@@ -357,6 +358,7 @@ impl SignalDetector {
                     direction: Direction::Up,
                     baseline,
                     current: value,
+                    rule: None,
                 })
             }
             (level, None) => level,

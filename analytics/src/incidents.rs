@@ -55,6 +55,9 @@ fn severity(anoms: &[Anomaly]) -> Severity {
 }
 
 fn describe(a: &Anomaly) -> String {
+    if let Some(r) = &a.rule {
+        return format!("alert {r}");
+    }
     let dir = match a.direction {
         crate::model::Direction::Up => "up",
         crate::model::Direction::Down => "down",
@@ -116,9 +119,16 @@ impl IncidentTracker {
             let svc = graph.service_of(&a.signal.entity);
             // Already a member: refresh it.
             if let Some(inc) = self.incidents.iter_mut().find(|i| {
-                i.status == IncidentStatus::Open && i.anomalies.iter().any(|m| m.signal == a.signal)
+                i.status == IncidentStatus::Open
+                    && i.anomalies
+                        .iter()
+                        .any(|m| m.signal == a.signal && m.rule == a.rule)
             }) {
-                if let Some(m) = inc.anomalies.iter_mut().find(|m| m.signal == a.signal) {
+                if let Some(m) = inc
+                    .anomalies
+                    .iter_mut()
+                    .find(|m| m.signal == a.signal && m.rule == a.rule)
+                {
                     if m.onset_ms != a.onset_ms && m.last_ms < a.onset_ms {
                         inc.timeline.push(TimelineEntry {
                             ts_ms: a.detected_ms,

@@ -45,7 +45,7 @@ pub struct AnalyzerConfig {
 }
 
 /// The analysis state carried from cycle to cycle.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Analyzer {
     cfg: AnalyzerConfig,
     detectors: HashMap<SignalKey, SignalDetector>,
@@ -57,6 +57,83 @@ pub struct Analyzer {
     models: EntityModels,
     /// Entities with confirmed anomalies in the previous cycle (kept out of training).
     last_anomalous: BTreeSet<EntityId>,
+    /// Static-threshold rules from the config.
+    rules: rules::RuleEngine,
+    /// SLOs from the config.
+    slos: slo::SloEngine,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Self::new(AnalyzerConfig::default())
+    }
+}
+
+/// An alert of a rule as an incident member.
+fn rule_anomaly(a: &rules::Alert, now: i64) -> Anomaly {
+    let up = matches!(a.op, opscope_config::Op::Gt | opscope_config::Op::Ge);
+    Anomaly {
+        signal: SignalKey {
+            entity: a.entity.clone(),
+            kind: a.signal,
+        },
+        onset_ms: a.active_since_ms,
+        detected_ms: a.fired_at_ms.unwrap_or(now),
+        last_ms: now,
+        score: match a.severity {
+            opscope_config::Severity::Critical => 0.95,
+            opscope_config::Severity::Warning => 0.7,
+            opscope_config::Severity::Info => 0.4,
+        },
+        direction: if up {
+            model::Direction::Up
+        } else {
+            model::Direction::Down
+        },
+        baseline: a.threshold,
+        current: a.value,
+        rule: Some(a.describe()),
+    }
+}
+
+/// A firing SLO burn-rate pair as an incident member, on the service's error ratio or latency.
+fn burn_anomaly(b: &slo::BurnAlert, obs: &Observation, now: i64) -> Option<Anomaly> {
+    let entity = obs
+        .topology
+        .entities
+        .iter()
+        .find(|e| {
+            e.kind == EntityKind::Workload
+                && e.name == b.service
+                && b.namespace.as_ref().is_none_or(|ns| *ns == e.namespace)
+        })?
+        .clone();
+    let kind = match b.objective {
+        slo::Objective::Availability => SignalKind::ErrorRatio,
+        slo::Objective::Latency { .. } => SignalKind::LatencyP99,
+    };
+    let current = obs
+        .signals
+        .get(&SignalKey {
+            entity: entity.clone(),
+            kind,
+        })
+        .copied()
+        .unwrap_or(f64::NAN);
+    Some(Anomaly {
+        signal: SignalKey { entity, kind },
+        onset_ms: b.since_ms,
+        detected_ms: b.since_ms,
+        last_ms: now,
+        score: match b.severity {
+            opscope_config::BurnSeverity::Page => 0.95,
+            opscope_config::BurnSeverity::Ticket => 0.7,
+        },
+        direction: model::Direction::Up,
+        baseline: b.target,
+        current,
+        rule: Some(b.describe()),
+    })
 }
 
 /// How long change events are kept for ranking and timelines.
@@ -78,7 +155,21 @@ impl Analyzer {
             changes: Vec::new(),
             models: EntityModels::default(),
             last_anomalous: BTreeSet::new(),
+            rules: rules::RuleEngine::new(Vec::new()),
+            slos: slo::SloEngine::new(Vec::new()),
         }
+    }
+
+    /// With the static-threshold rules and SLOs of the config: their firing alerts join
+    /// incidents like detector anomalies do.
+    pub fn with_rules(
+        mut self,
+        rules: Vec<opscope_config::Rule>,
+        slos: Vec<opscope_config::Slo>,
+    ) -> Self {
+        self.rules = rules::RuleEngine::new(rules);
+        self.slos = slo::SloEngine::new(slos);
+        self
     }
 
     /// Signals with detector state, and the bytes that state holds (detectors and map entries).
@@ -136,6 +227,21 @@ impl Analyzer {
                 active.push(a);
             }
         }
+        let alerts = self.rules.evaluate(obs);
+        let slo_report = self.slos.evaluate(obs);
+        active.extend(
+            alerts
+                .iter()
+                .filter(|a| a.state == rules::AlertState::Firing)
+                .map(|a| rule_anomaly(a, now)),
+        );
+        active.extend(
+            slo_report
+                .alerts
+                .iter()
+                .filter(|b| b.state == slo::BurnAlertState::Firing)
+                .filter_map(|b| burn_anomaly(b, obs, now)),
+        );
         let graph = ServiceGraph::new(&obs.topology);
         self.last_anomalous = active
             .iter()
@@ -205,6 +311,16 @@ impl Analyzer {
             incidents: self.tracker.incidents(),
             sources: sources.to_vec(),
             changes: self.changes.clone(),
+            alerts: alerts
+                .into_iter()
+                .filter(|a| a.state != rules::AlertState::Resolved)
+                .collect(),
+            slos: slo_report.statuses,
+            burn_alerts: slo_report
+                .alerts
+                .into_iter()
+                .filter(|b| b.state == slo::BurnAlertState::Firing)
+                .collect(),
         }
     }
 

@@ -41,6 +41,9 @@ pub struct Anomaly {
     pub baseline: f64,
     /// Newest observed value.
     pub current: f64,
+    /// For an alert from a rule or an SLO burn rate (not a detector): what fired, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// One sentence of evidence for a cause, in the operator's words.
@@ -143,6 +146,15 @@ pub struct Snapshot {
     /// Recent change events (rollouts, scaling, deploy annotations), oldest first.
     #[serde(default)]
     pub changes: Vec<ChangeEvent>,
+    /// Static-threshold rule alerts, pending and firing.
+    #[serde(default)]
+    pub alerts: Vec<crate::rules::Alert>,
+    /// Every declared SLO's burn rates and error budget.
+    #[serde(default)]
+    pub slos: Vec<crate::slo::SloStatus>,
+    /// SLO burn-rate alerts firing now.
+    #[serde(default)]
+    pub burn_alerts: Vec<crate::slo::BurnAlert>,
 }
 
 impl Snapshot {

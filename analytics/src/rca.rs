@@ -86,6 +86,9 @@ fn relative_change(a: &Anomaly) -> f64 {
 
 /// "latency p99 x8.2 (21 ms -> 172 ms) since 12:03:10".
 pub fn phrase(a: &Anomaly) -> String {
+    if let Some(r) = &a.rule {
+        return format!("alert firing: {r}");
+    }
     let k = a.signal.kind;
     let (b, c) = (k.format_value(a.baseline), k.format_value(a.current));
     let since = crate::fmt_time(a.onset_ms);

@@ -377,6 +377,7 @@ fn anomaly(
         },
         baseline,
         current,
+        rule: None,
     }
 }
 
