@@ -128,13 +128,20 @@ fn run(signals: usize) {
         incidents = snap.open_incidents().count();
     }
     let (n, bytes) = analyzer.detector_state();
+    let cfg = analytics::detect::DetectorConfig::default();
+    let full: usize = KINDS
+        .iter()
+        .map(|k| analytics::detect::SignalDetector::max_state_bytes(*k, &cfg))
+        .sum::<usize>()
+        / KINDS.len();
     let per_cycle = timed.as_secs_f64() / TIMED_CYCLES as f64;
     println!(
-        "{signals:>7} signals ({workloads} workloads): analysis cycle {:>8.1} ms, {:>6.2} us per signal per cycle, detector state {:>6.0} bytes per signal ({:.1} MiB in all), {incidents} open incidents",
+        "{signals:>7} signals ({workloads} workloads): analysis cycle {:>8.1} ms, {:>6.2} us per signal per cycle, state now {:>5.0} B/signal ({:.1} MiB in all), at most {full} B/signal once history is full ({:.1} MiB), {incidents} open incidents",
         per_cycle * 1e3,
         per_cycle * 1e6 / n as f64,
         bytes as f64 / n as f64,
         bytes as f64 / 1048576.0,
+        (full * n) as f64 / 1048576.0,
     );
 }
 

@@ -270,6 +270,15 @@ impl SignalDetector {
         }
     }
 
+    /// Upper bound of [`state_bytes`](Self::state_bytes) once every buffer is full.
+    pub fn max_state_bytes(kind: SignalKind, cfg: &DetectorConfig) -> usize {
+        let ramp = ramp_floor(kind).map_or(0, |_| cfg.window.next_power_of_two() * 8);
+        std::mem::size_of::<Self>()
+            + cfg.window.next_power_of_two() * std::mem::size_of::<f64>()
+            + cfg.history.next_power_of_two() * std::mem::size_of::<Point>()
+            + ramp
+    }
+
     /// Bytes this detector holds (inline and on the heap), for the cost benchmark.
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()

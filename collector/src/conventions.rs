@@ -59,6 +59,18 @@ pub mod ksm {
     pub const CONTAINER_INFO: &str = "kube_pod_container_info";
 }
 
+/// Waiting reasons that mean a container cannot start (not the normal `ContainerCreating` of
+/// a rollout or a scale-up).
+pub const TROUBLE_WAITING_REASONS: &[&str] = &[
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "InvalidImageName",
+    "RunContainerError",
+];
+
 /// cAdvisor (kubelet) container metrics.
 pub mod cadvisor {
     pub const CPU: &str = "container_cpu_usage_seconds_total";

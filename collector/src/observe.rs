@@ -448,7 +448,8 @@ fn container_signals(
     Ok(())
 }
 
-/// Containers waiting to start (CrashLoopBackOff and friends), per workload, and the reason.
+/// Containers that cannot start (CrashLoopBackOff and friends, see
+/// [`conventions::TROUBLE_WAITING_REASONS`]), per workload, and the reason.
 fn waiting_signals(
     store: &FrameStore,
     inv: &Inventory,
@@ -464,7 +465,9 @@ fn waiting_signals(
         if k[0].is_empty() || k[1].is_empty() {
             continue;
         }
-        *per_pod.entry(vec![k[0].clone(), k[1].clone()]).or_default() += v.max(0.0);
+        let trouble = conventions::TROUBLE_WAITING_REASONS.contains(&k[3].as_str());
+        let v = if trouble { v.max(0.0) } else { 0.0 };
+        *per_pod.entry(vec![k[0].clone(), k[1].clone()]).or_default() += v;
         if v > 0.0 && !k[3].is_empty() {
             reasons.insert(inv.workload(&k[0], &k[1]), k[3].clone());
         }
