@@ -26,6 +26,11 @@ fn main() {
             "rs" => cfg.record_start = f as usize,
             "rf" => cfg.record_floor = f,
             "rh" => cfg.record_half = f,
+            "shh" => cfg.shift_record_half = f,
+            "shs" => cfg.shift_span = f as usize,
+            "rhl" => cfg.record_half_life = f,
+            "lhl" => cfg.likelihood_record_half_life = f,
+            "nd" => cfg.novelty.decay = f,
             "lrh" => cfg.likelihood_record_half = f,
             "lm" => cfg.likelihood.min_history = f as usize,
             "ls" => cfg.likelihood.short = f as usize,
@@ -95,8 +100,9 @@ fn main() {
             "robust_rec",
             "seasonal_rec",
             "likelihood",
+            "shift_rec",
         ];
-        let (mut fp, mut tp) = ([0usize; 5], [0usize; 5]);
+        let (mut fp, mut tp) = ([0usize; 6], [0usize; 6]);
         for f in &corpus.files {
             let mut e = detectors::Ensemble::new(cfg);
             let p0 = detectors::nab::probation(f.rows.len());
@@ -112,8 +118,9 @@ fn main() {
                     c.robust_record,
                     c.seasonal_record,
                     c.likelihood,
+                    c.shift_record,
                 ];
-                let k = (0..5).fold(0, |b, k| if parts[k] > parts[b] { k } else { b });
+                let k = (0..6).fold(0, |b, k| if parts[k] > parts[b] { k } else { b });
                 if f.windows.iter().any(|&(s, e)| i >= s && i <= e) {
                     tp[k] += 1;
                 } else {
@@ -121,11 +128,102 @@ fn main() {
                 }
             }
         }
-        for k in 0..5 {
+        for k in 0..6 {
             println!(
                 "{:<14} in-window detections {:>4}  outside {:>4}",
                 names[k], tp[k], fp[k]
             );
+        }
+    }
+    if std::env::var("WINDOWS").is_ok() {
+        // Per window: first detection (offset in window widths), its NAB value, and each
+        // part's maximum inside the window, to see what misses or catches late.
+        let thr = res[0].threshold.unwrap_or(f64::INFINITY);
+        for (f, sf) in corpus.files.iter().zip(&scored) {
+            let mut e = detectors::Ensemble::new(cfg);
+            let parts: Vec<[f64; 6]> = f
+                .rows
+                .iter()
+                .map(|r| {
+                    let v = e.update(r.ts_ms, r.value);
+                    let c = v.components;
+                    [
+                        v.score,
+                        c.novelty,
+                        c.seasonal,
+                        c.robust_record,
+                        c.seasonal_record,
+                        c.likelihood,
+                    ]
+                })
+                .collect();
+            for &(s, en) in &sf.windows {
+                let w = (en - s + 1) as f64;
+                let first = (s..=en).find(|&i| sf.scores[i] >= thr);
+                let val = first.map(|i| {
+                    let y = -((en - i + 1) as f64) / w;
+                    detectors::nab::scaled_sigmoid(y) / detectors::nab::scaled_sigmoid(-1.0)
+                });
+                let mut mx = [0.0f64; 6];
+                for p in &parts[s..=en] {
+                    for k in 0..6 {
+                        mx[k] = mx[k].max(p[k]);
+                    }
+                }
+                println!(
+                    "{:<50} win {:>5}-{:>5} first {:>6} val {:>5.2} max score {:.2} nov {:.2} seas {:.2} rrec {:.2} srec {:.2} lik {:.2}",
+                    f.name,
+                    s,
+                    en,
+                    first.map_or("-".to_string(), |i| format!("{:+.2}", (i - s) as f64 / w)),
+                    val.unwrap_or(-1.0),
+                    mx[0],
+                    mx[1],
+                    mx[2],
+                    mx[3],
+                    mx[4],
+                    mx[5]
+                );
+            }
+        }
+    }
+    if std::env::var("RAWZ").is_ok() {
+        // Raw robust z and likelihood inside each window vs their history maxima.
+        use detectors::Detector;
+        for f in &corpus.files {
+            let mut rb = detectors::RobustBaseline::new(cfg.robust);
+            let mut lk = detectors::Likelihood::new(cfg.likelihood);
+            let zs: Vec<(f64, f64)> = f
+                .rows
+                .iter()
+                .map(|r| {
+                    (
+                        rb.update(r.ts_ms, r.value).unwrap_or(0.0).abs(),
+                        lk.update(r.ts_ms, r.value).unwrap_or(0.0),
+                    )
+                })
+                .collect();
+            let start = cfg.record_start.min(zs.len());
+            for &(s, e) in &f.windows {
+                let mx = |a: usize, b: usize, k: usize| {
+                    zs[a.min(b)..b]
+                        .iter()
+                        .map(|p| if k == 0 { p.0 } else { p.1 })
+                        .fold(0.0f64, f64::max)
+                };
+                let s0 = start.min(s);
+                println!(
+                    "{:<50} {:>5} robust win {:>8.1} hist {:>8.1} last2000 {:>8.1} | lik win {:>6.1} hist {:>6.1} last2000 {:>6.1}",
+                    f.name,
+                    s,
+                    mx(s, e + 1, 0),
+                    mx(s0, s, 0),
+                    mx(s.saturating_sub(2000).max(s0), s, 0),
+                    mx(s, e + 1, 1),
+                    mx(s0, s, 1),
+                    mx(s.saturating_sub(2000).max(s0), s, 1)
+                );
+            }
         }
     }
     if verbose {

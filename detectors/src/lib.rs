@@ -10,8 +10,8 @@
 //! [`Ensemble::update`] per sample in time order; [`Verdict::score`] is in [0, 1] and the
 //! NAB-tuned alarm level is [`ensemble::ALARM_LEVEL`]. Parameters are counted in samples.
 //!
-//! NAB (development split, 41 files, 64 windows; `opscope eval nab`): standard 72.69,
-//! reward_low_FP 67.47, reward_low_FN 76.06, each at the threshold NAB's rule picks per
+//! NAB (development split, 41 files, 64 windows; `opscope eval nab`): standard 77.44,
+//! reward_low_FP 72.94, reward_low_FN 80.79, each at the threshold NAB's rule picks per
 //! profile (maximising the raw score over all distinct score values, on the same data it
 //! scores). Every constant in [`ensemble`] was chosen on that same split, one configuration
 //! for all files; `cargo run --release -p detectors --example nab_tune -- name=value ...`

@@ -41,6 +41,6 @@ fn nab_dev_split_scores_well_above_null() {
             assert!(score_at(&scored, p, Some(t)).raw <= r.raw + 1e-9);
         }
     }
-    // Far above the null detector (0) on the standard profile; measured 72.69.
-    assert!(results[0].normalized > 70.0, "{}", results[0].normalized);
+    // Far above the null detector (0) on the standard profile; measured 77.44.
+    assert!(results[0].normalized > 76.0, "{}", results[0].normalized);
 }
