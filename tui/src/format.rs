@@ -1,6 +1,7 @@
 //! Text formatting of times, durations and edge figures. Values of signals are formatted by
 //! [`SignalKind::format_value`], never here.
 
+use analytics::slo::Objective;
 use collector::model::{Edge, EdgeKind, EntityId, SignalKind};
 
 use crate::styles;
@@ -106,6 +107,74 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// A share of an error budget as a percentage: `100%`, `42%`, `4.5%`, `-40%` (overspent);
+/// one decimal below 10% so a nearly spent budget does not read as `0%`. `–` without traffic.
+pub fn budget_percent(remaining: Option<f64>) -> String {
+    match remaining {
+        Some(r) if r.is_finite() => {
+            let pct = r * 100.0;
+            if pct.abs() < 9.95 && pct.abs() >= 0.05 {
+                format!("{pct:.1}%")
+            } else {
+                // Round first so a tiny overspend reads `0%`, not `-0%`.
+                let whole = pct.round();
+                format!("{:.0}%", if whole == 0.0 { 0.0 } else { whole })
+            }
+        }
+        _ => styles::MISSING.to_string(),
+    }
+}
+
+/// Filled cells of a `width`-cell budget bar: the budget left, clamped to [0, 1]; any budget
+/// left shows at least one cell so "almost gone" differs from "gone".
+pub fn budget_cells(remaining: Option<f64>, width: u16) -> u16 {
+    let Some(r) = remaining.filter(|r| r.is_finite()) else {
+        return 0;
+    };
+    let r = r.clamp(0.0, 1.0);
+    let cells = (r * f64::from(width)).round() as u16;
+    if r > 0.0 && cells == 0 {
+        1.min(width)
+    } else {
+        cells.min(width)
+    }
+}
+
+/// A burn rate: `0.4x`, `12.0x`, `140x` (no decimal from 100 on, to keep the width); `–`
+/// without traffic in the window.
+pub fn burn_rate(burn: Option<f64>) -> String {
+    match burn {
+        Some(b) if b.is_finite() && b >= 99.95 => format!("{b:.0}x"),
+        Some(b) if b.is_finite() => format!("{:.1}x", b.max(0.0)),
+        _ => styles::MISSING.to_string(),
+    }
+}
+
+/// A burn rate with its window, padded to 9 cells so rates line up in a column: `5m  12.0x`,
+/// `30m  0.4x`.
+pub fn window_burn(window_ms: i64, burn: Option<f64>) -> String {
+    format!(
+        "{:<3} {:>5}",
+        analytics::slo::fmt_window(window_ms),
+        burn_rate(burn)
+    )
+}
+
+/// An SLO target as a percentage without trailing zeros: `99.9%`, `99%`, `99.95%`.
+pub fn target(t: f64) -> String {
+    let s = format!("{:.3}", t * 100.0);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}%")
+}
+
+/// What an objective promises, short: `avail 99.9%`, `p≤300ms 99%`.
+pub fn objective(o: Objective, t: f64) -> String {
+    match o {
+        Objective::Availability => format!("avail {}", target(t)),
+        Objective::Latency { threshold_ms } => format!("p≤{threshold_ms}ms {}", target(t)),
+    }
+}
+
 /// No-break space for [`wrap`].
 pub const NBSP: char = '\u{a0}';
 
@@ -145,5 +214,78 @@ mod tests {
         assert_eq!(wrap("a b", 0), ["a", "b"]);
         let glued = format!("p99 {}", glue("131 ms → 652 ms"));
         assert_eq!(wrap(&glued, 16), ["p99", "131 ms → 652 ms"]);
+    }
+
+    #[test]
+    fn budget_percentages() {
+        assert_eq!(budget_percent(Some(1.0)), "100%");
+        assert_eq!(budget_percent(Some(0.423)), "42%");
+        assert_eq!(budget_percent(Some(0.045)), "4.5%");
+        assert_eq!(budget_percent(Some(0.0)), "0%");
+        assert_eq!(budget_percent(Some(-0.0001)), "0%");
+        assert_eq!(budget_percent(Some(-0.4)), "-40%");
+        assert_eq!(budget_percent(Some(-2.5)), "-250%");
+        assert_eq!(budget_percent(None), styles::MISSING);
+        assert_eq!(budget_percent(Some(f64::NAN)), styles::MISSING);
+    }
+
+    #[test]
+    fn budget_bar_cells() {
+        assert_eq!(budget_cells(Some(1.0), 8), 8);
+        assert_eq!(budget_cells(Some(0.5), 8), 4);
+        assert_eq!(budget_cells(Some(0.01), 8), 1, "a little left shows");
+        assert_eq!(budget_cells(Some(0.0), 8), 0);
+        assert_eq!(budget_cells(Some(-3.0), 8), 0);
+        assert_eq!(budget_cells(Some(7.0), 8), 8);
+        assert_eq!(budget_cells(None, 8), 0);
+        assert_eq!(budget_cells(Some(0.3), 0), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn budget_bar_is_bounded_and_monotone(a in -3.0f64..3.0, b in -3.0f64..3.0, w in 0u16..40) {
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            let (cl, ch) = (budget_cells(Some(lo), w), budget_cells(Some(hi), w));
+            proptest::prop_assert!(ch <= w);
+            proptest::prop_assert!(cl <= ch, "more budget never shows a shorter bar");
+            proptest::prop_assert_eq!(cl > 0, lo > 0.0 && w > 0, "empty exactly when spent");
+        }
+    }
+
+    #[test]
+    fn burn_rates() {
+        assert_eq!(burn_rate(Some(12.0)), "12.0x");
+        assert_eq!(burn_rate(Some(3.12)), "3.1x");
+        assert_eq!(burn_rate(Some(0.0)), "0.0x");
+        assert_eq!(burn_rate(Some(140.2)), "140x");
+        assert_eq!(burn_rate(None), styles::MISSING);
+        assert_eq!(window_burn(300_000, Some(12.0)), "5m  12.0x");
+        assert_eq!(window_burn(1_800_000, Some(0.42)), "30m  0.4x");
+        assert_eq!(window_burn(3 * 86_400_000, Some(140.0)), "3d   140x");
+        assert_eq!(
+            window_burn(3_600_000, None),
+            format!("1h      {}", styles::MISSING)
+        );
+    }
+
+    #[test]
+    fn objectives() {
+        assert_eq!(target(0.999), "99.9%");
+        assert_eq!(target(0.99), "99%");
+        assert_eq!(target(0.9995), "99.95%");
+        assert_eq!(objective(Objective::Availability, 0.999), "avail 99.9%");
+        assert_eq!(
+            objective(
+                Objective::Latency {
+                    threshold_ms: 300.0
+                },
+                0.99
+            ),
+            "p≤300ms 99%"
+        );
+        assert_eq!(
+            objective(Objective::Latency { threshold_ms: 2.5 }, 0.9),
+            "p≤2.5ms 90%"
+        );
     }
 }

@@ -11,7 +11,8 @@
 //! file each), every colour and symbol in `styles.rs`, key bindings as data in [`keys`] (the
 //! help screen is generated from it), and the layered call-graph layout in `graph.rs`.
 //!
-//! Screens: the overview (entities with key signals, incidents), the topology (call graph in
+//! Screens: the overview (SLOs with error budget and burn rates, firing rule alerts and recent
+//! changes when there are any; entities with key signals; incidents), the topology (call graph in
 //! layers, colour by health, a details pane for the selected node) and the incident view
 //! (timeline, ranked causes with evidence, a chart of the selected cause's signal).
 //!

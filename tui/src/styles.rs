@@ -4,6 +4,7 @@
 //! monochrome terminal and for colour-blind operators.
 
 use analytics::model::{Health, IncidentStatus, Severity};
+use opscope_config::{BurnSeverity, Severity as RuleSeverity};
 use ratatui::style::{Color, Modifier, Style};
 
 /// Symbol for a health state: Ok ●, Warning ▲, Critical ✖, Unknown ?.
@@ -61,6 +62,81 @@ pub fn severity_tag(s: Severity) -> String {
 /// Style of a severity tag.
 pub fn severity(s: Severity) -> Style {
     health(severity_health(s)).add_modifier(Modifier::BOLD)
+}
+
+/// Error budget left below which the budget shows as a warning (yellow ▲).
+pub const BUDGET_WARNING_BELOW: f64 = 0.5;
+/// Error budget left below which the budget shows as critical (red ✖); an overspent budget is
+/// always critical.
+pub const BUDGET_CRITICAL_BELOW: f64 = 0.2;
+
+/// The health an error budget is shown as: ok from 50% left, warning from 20%, critical below
+/// (and when overspent), unknown without traffic.
+pub fn budget_health(remaining: Option<f64>) -> Health {
+    match remaining {
+        Some(r) if r.is_nan() => Health::Unknown,
+        Some(r) if r < BUDGET_CRITICAL_BELOW => Health::Critical,
+        Some(r) if r < BUDGET_WARNING_BELOW => Health::Warning,
+        Some(_) => Health::Ok,
+        None => Health::Unknown,
+    }
+}
+
+/// The health a burn-rate alert is shown as: a page is critical, a ticket a warning.
+pub fn burn_health(s: BurnSeverity) -> Health {
+    match s {
+        BurnSeverity::Page => Health::Critical,
+        BurnSeverity::Ticket => Health::Warning,
+    }
+}
+
+/// Marker of a firing burn-rate alert: "PAGE" or "TICKET".
+pub fn burn_tag(s: BurnSeverity) -> &'static str {
+    match s {
+        BurnSeverity::Page => "PAGE",
+        BurnSeverity::Ticket => "TICKET",
+    }
+}
+
+/// Style of the burn-rate alert marker: a page stands out on a red background.
+pub fn burn_alert(s: BurnSeverity) -> Style {
+    match s {
+        BurnSeverity::Page => title_alert(),
+        BurnSeverity::Ticket => severity(Severity::Warning),
+    }
+}
+
+/// A burn rate: yellow when the budget is spent faster than it accrues (> 1x), dim without
+/// traffic.
+pub fn burn(b: Option<f64>) -> Style {
+    match b {
+        Some(b) if b > 1.0 => Style::new().fg(Color::Yellow),
+        Some(_) => Style::new(),
+        None => dim(),
+    }
+}
+
+/// Short tag of a rule alert's severity with its symbol: "✖ CRIT", "▲ WARN", "ℹ INFO".
+pub fn rule_severity_tag(s: RuleSeverity) -> String {
+    match s {
+        RuleSeverity::Critical => severity_tag(Severity::Critical),
+        RuleSeverity::Warning => severity_tag(Severity::Warning),
+        RuleSeverity::Info => format!("{INFO} INFO"),
+    }
+}
+
+/// Style of a rule alert's severity tag.
+pub fn rule_severity(s: RuleSeverity) -> Style {
+    match s {
+        RuleSeverity::Critical => severity(Severity::Critical),
+        RuleSeverity::Warning => severity(Severity::Warning),
+        RuleSeverity::Info => Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD),
+    }
+}
+
+/// Change events (rollouts, scaling) in the overview.
+pub fn change() -> Style {
+    Style::new().fg(Color::Blue)
 }
 
 /// Word for an incident status.
@@ -204,3 +280,7 @@ pub const BULLET: &str = "•";
 pub const BAR_FULL: char = '█';
 /// Empty cell of the confidence bar.
 pub const BAR_EMPTY: char = '░';
+/// Symbol of an informational rule alert.
+pub const INFO: &str = "ℹ";
+/// Symbol of a change event (rollout, scaling, deploy marker).
+pub const CHANGE: &str = "↻";

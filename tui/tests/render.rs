@@ -54,11 +54,98 @@ fn press(app: &mut App, keys: &str) {
     }
 }
 
+/// The fixture without SLOs, rule alerts, burn alerts and changes: the overview as it was
+/// before those existed (no SLO pane).
+fn app_without_slos() -> App {
+    let mut s = common::snapshot();
+    s.slos.clear();
+    s.burn_alerts.clear();
+    s.alerts.clear();
+    s.changes.clear();
+    App::new("opscope demo — scenario latency", Arc::new(s))
+}
+
 #[test]
 fn overview_120x40() {
-    let mut a = app();
+    let mut a = app_without_slos();
     press(&mut a, "jjj");
     insta::assert_snapshot!(text(&draw(&a, 120, 40)));
+}
+
+#[test]
+fn overview_slos_120x40() {
+    let mut a = app();
+    press(&mut a, "jjj");
+    let t = text(&draw(&a, 120, 40));
+    assert!(t.contains("PAGE"), "{t}");
+    assert!(t.contains("payment-p99"), "{t}");
+    assert!(t.contains("Incidents"), "{t}");
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn overview_slos_80x24() {
+    let t = text(&draw(&app(), 80, 24));
+    // The incident list keeps both its rows and the burning objective is on screen.
+    assert!(t.contains("INC-3") && t.contains("INC-2"), "{t}");
+    assert!(t.contains("checkoutservice") && t.contains("PAGE"), "{t}");
+    insta::assert_snapshot!(t);
+}
+
+/// The SLO pane shrinks, then goes, as the terminal gets shorter; the incident list never goes.
+#[test]
+fn slo_pane_gives_way_to_incidents() {
+    let a = app();
+    let mut seen_without = false;
+    for h in 15..=40u16 {
+        let t = text(&draw(&a, 80, h));
+        assert!(t.contains("INC-3"), "incidents pushed out at 80x{h}:\n{t}");
+        let has_pane = t.contains("SLOs");
+        if h >= 24 {
+            assert!(has_pane, "no SLO pane at 80x{h}:\n{t}");
+        }
+        seen_without |= !has_pane;
+        if has_pane {
+            // The page is on screen: as the row's marker, or counted in the title when only
+            // the alert line fits.
+            assert!(
+                t.contains("PAGE") || t.contains("✖ 1 page"),
+                "page hidden at 80x{h}:\n{t}"
+            );
+        }
+    }
+    assert!(seen_without, "the pane never gives way");
+}
+
+#[test]
+fn budget_bar_is_coloured_by_budget_left() {
+    use ratatui::style::Color;
+    let a = app();
+    let buf = draw(&a, 120, 40);
+    let find = |needle: &str| -> (u16, u16) {
+        for y in 0..buf.area.height {
+            let row: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            if let Some(col) = row.find(needle) {
+                return (row[..col].chars().count() as u16, y);
+            }
+        }
+        panic!("{needle} not found");
+    };
+    // 93% left: green; 38% left: yellow; the paging row's marker: red.
+    let (_, y) = find("avail 99.9%");
+    let bar_x = (0..buf.area.width)
+        .find(|x| buf[(*x, y)].symbol() == "█")
+        .expect("a bar");
+    assert_eq!(buf[(bar_x, y)].fg, Color::Green);
+    let (_, y) = find("p≤300ms 99%");
+    let bar_x = (0..buf.area.width)
+        .find(|x| buf[(*x, y)].symbol() == "█")
+        .expect("a bar");
+    assert_eq!(buf[(bar_x, y)].fg, Color::Yellow);
+    let (x, y) = find("PAGE");
+    assert_eq!(buf[(x, y)].bg, Color::Red);
 }
 
 #[test]
@@ -178,7 +265,7 @@ fn topology_scrolls_to_keep_the_selection_visible() {
 
 #[test]
 fn overview_80x24() {
-    insta::assert_snapshot!(text(&draw(&app(), 80, 24)));
+    insta::assert_snapshot!(text(&draw(&app_without_slos(), 80, 24)));
 }
 
 #[test]

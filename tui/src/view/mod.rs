@@ -6,6 +6,7 @@ mod columns;
 mod help;
 mod incident;
 mod overview;
+mod slos;
 mod topology;
 
 use analytics::model::Health;

@@ -1,5 +1,6 @@
-//! The overview: every entity with its health and key signals, the incident list, and the
-//! freshness of each source.
+//! The overview: SLOs with their error budgets and burn rates, firing alerts and recent changes
+//! (when there are any), every entity with its health and key signals, the incident list, and
+//! the freshness of each source.
 
 use analytics::model::{EntityHealth, Health, Incident, IncidentStatus};
 use collector::model::{SignalKind, SourceStatus};
@@ -10,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, HighlightSpacing, Row, Table, TableState};
 
 use super::columns::{Column, Columns};
+use super::slos::SloPane;
 use crate::app::{App, Focus};
 use crate::format;
 use crate::styles;
@@ -17,25 +19,49 @@ use crate::styles;
 /// Borders plus the selection mark.
 const TABLE_CHROME: u16 = 4;
 
+/// Rows the entity table keeps before the SLO pane may take any: borders, header and four
+/// entities, so the table stays usable (it scrolls to the selection) at 80x24.
+const ENTITIES_MIN: u16 = 7;
+
+/// Layout, top to bottom: SLOs · Alerts · Changes, Entities, Incidents, Sources.
+///
+/// Priorities when rows are short: the incident list always keeps its rows (up to a third of
+/// the body); the entity table keeps [`ENTITIES_MIN`]; the SLO pane then gets what it wants, up
+/// to a third of the body (it drops its own rows in a fixed order, see `slos`), and disappears
+/// when fewer than 3 rows are left; the entity table takes the rest; the sources pane shows only
+/// when every entity row fits as well (staleness is also in the title bar). The SLO pane sits on
+/// top because "are users hurt, and is someone being paged" is the first question.
 pub(super) fn render(app: &App, frame: &mut Frame, area: Rect) {
     let incidents = app.listed_incidents();
     let sources = app.snapshot.sources.len() as u16;
+    let slo_pane = SloPane::new(&app.snapshot);
     let body = area.height;
-    // Incidents always keep their rows (within reason); sources show when there is room after
-    // every entity row; the entity table takes the rest.
     let inc_h = (incidents.len() as u16 + 3).clamp(4, (body / 3).max(4));
+    let slo_h = if slo_pane.is_empty() {
+        0
+    } else {
+        let h = slo_pane
+            .wanted_height()
+            .min((body / 3).max(3))
+            .min(body.saturating_sub(inc_h + ENTITIES_MIN));
+        if h >= 3 { h } else { 0 }
+    };
     let ent_want = app.overview_entities().len() as u16 + 3;
-    let src_h = if sources > 0 && body >= inc_h + ent_want + 4 {
-        (sources + 3).min(body - inc_h - ent_want)
+    let src_h = if sources > 0 && body >= slo_h + inc_h + ent_want + 4 {
+        (sources + 3).min(body - slo_h - inc_h - ent_want)
     } else {
         0
     };
-    let [top, mid, bottom] = Layout::vertical([
+    let [slo_area, top, mid, bottom] = Layout::vertical([
+        Constraint::Length(slo_h),
         Constraint::Min(3),
         Constraint::Length(inc_h),
         Constraint::Length(src_h),
     ])
     .areas(area);
+    if slo_h > 0 {
+        slo_pane.render(frame, slo_area);
+    }
     entities(app, frame, top);
     incident_list(app, &incidents, frame, mid);
     if src_h > 0 {
@@ -339,8 +365,20 @@ fn source_columns<'a>(now_ms: i64, width: u16) -> Columns<'a, &'a SourceStatus> 
 
 fn source_list(app: &App, frame: &mut Frame, area: Rect) {
     let cols = source_columns(app.snapshot.ts_ms, area.width.saturating_sub(TABLE_CHROME));
-    let rows: Vec<Row> = app.snapshot.sources.iter().map(|s| cols.row(&s)).collect();
-    let title = Line::from(Span::styled(" Sources ", styles::pane_title()));
+    // When not every source fits (the SLO pane took rows), stale ones are listed first and the
+    // title says how many are cut.
+    let mut list: Vec<&SourceStatus> = app.snapshot.sources.iter().collect();
+    let fits = usize::from(area.height.saturating_sub(3));
+    let mut title = vec![Span::styled(" Sources ", styles::pane_title())];
+    if list.len() > fits {
+        list.sort_by_key(|s| !s.stale);
+        title.push(Span::styled(
+            format!("{} more not shown ", list.len() - fits),
+            styles::dim(),
+        ));
+    }
+    let rows: Vec<Row> = list.iter().map(|s| cols.row(s)).collect();
+    let title = Line::from(title);
     let table = Table::new(rows, cols.widths())
         .header(cols.header(styles::header()))
         .block(pane(title, false))

@@ -1,16 +1,21 @@
 //! A realistic, fabricated snapshot of the simulated shop for the TUI's tests: 13 workloads, the
 //! `orders` topic and `emails` queue, 3 nodes, one open latency incident rooted at
-//! paymentservice (3 ranked causes with evidence and series) and one resolved incident. All
-//! times are fixed so rendered snapshots are stable.
+//! paymentservice (3 ranked causes with evidence and series) and one resolved incident, two SLO
+//! objectives (frontend availability healthy, checkoutservice latency paging), one firing rule
+//! alert and the paymentservice rollout. All times are fixed so rendered snapshots are stable.
 #![allow(dead_code)]
 
 use analytics::model::{
     Anomaly, Cause, Direction, EntityHealth, Evidence, Health, Incident, IncidentStatus,
     Remediation, Severity, Snapshot, TimelineEntry,
 };
+use analytics::rules::{Alert, AlertState};
+use analytics::slo::{BurnAlert, BurnAlertState, Objective, SloStatus, WindowBurn};
 use collector::model::{
-    Edge, EdgeKind, EntityId, EntityKind, Point, SignalKey, SignalKind, SourceStatus, Topology,
+    ChangeEvent, ChangeKind, Edge, EdgeKind, EntityId, EntityKind, Point, SignalKey, SignalKind,
+    SourceStatus, Topology,
 };
+use opscope_config::{BurnSeverity, Op, Severity as RuleSeverity};
 
 /// Snapshot time: 2023-11-14 22:13:20 UTC.
 pub const T0: i64 = 1_700_000_000_000;
@@ -569,6 +574,121 @@ pub fn snapshot() -> Snapshot {
         entities: entities(),
         incidents: vec![open_incident(), resolved_incident()],
         sources: sources(),
-        changes: Vec::new(),
+        changes: changes(),
+        alerts: vec![rule_alert()],
+        slos: slos(),
+        burn_alerts: vec![burn_alert()],
+    }
+}
+
+/// The paymentservice rollout behind the open incident (22:08:25).
+pub fn changes() -> Vec<ChangeEvent> {
+    vec![ChangeEvent {
+        ts_ms: T0 - 295 * S,
+        entity: wl("paymentservice"),
+        kind: ChangeKind::Rollout {
+            from_revision: Some("paymentservice-6".into()),
+            to_revision: "paymentservice-7".into(),
+            image: Some("shop/paymentservice:v0.10.2".into()),
+        },
+    }]
+}
+
+const MIN: i64 = 60 * S;
+const HOUR: i64 = 60 * MIN;
+
+/// Burn rates over the default policy's windows (5m, 30m, 1h, 2h, 6h, 1d, 3d), shortest first.
+fn windows(burns: [f64; 7], per_min: f64, target: f64) -> Vec<WindowBurn> {
+    [
+        5 * MIN,
+        30 * MIN,
+        HOUR,
+        2 * HOUR,
+        6 * HOUR,
+        24 * HOUR,
+        72 * HOUR,
+    ]
+    .into_iter()
+    .zip(burns)
+    .map(|(window_ms, burn)| {
+        let total = per_min * (window_ms / MIN) as f64;
+        WindowBurn {
+            window_ms,
+            burn_rate: Some(burn),
+            total,
+            bad: total * burn * (1.0 - target),
+        }
+    })
+    .collect()
+}
+
+/// Two objectives: checkoutservice latency (p<=300ms for 99%) burning fast enough to page,
+/// and frontend availability (99.9%) healthy.
+pub fn slos() -> Vec<SloStatus> {
+    let period_ms = 30 * 24 * HOUR;
+    vec![
+        SloStatus {
+            service: "frontend".into(),
+            namespace: Some("shop".into()),
+            objective: Objective::Availability,
+            target: 0.999,
+            windows: windows([0.2, 0.3, 0.3, 0.4, 0.5, 0.4, 0.4], 3_144.0, 0.999),
+            period_ms,
+            period_total: 4_500_000.0,
+            period_bad: 315.0,
+            budget_remaining: Some(0.93),
+        },
+        SloStatus {
+            service: "checkoutservice".into(),
+            namespace: Some("shop".into()),
+            objective: Objective::Latency {
+                threshold_ms: 300.0,
+            },
+            target: 0.99,
+            windows: windows([18.5, 15.1, 14.8, 8.0, 3.1, 1.2, 0.6], 186.0, 0.99),
+            period_ms,
+            period_total: 268_000.0,
+            period_bad: 1_662.0,
+            budget_remaining: Some(0.38),
+        },
+    ]
+}
+
+/// The fast-burn page on checkoutservice latency: 1h at 14.8x and 5m at 18.5x (factor 14.4).
+pub fn burn_alert() -> BurnAlert {
+    BurnAlert {
+        service: "checkoutservice".into(),
+        namespace: Some("shop".into()),
+        objective: Objective::Latency {
+            threshold_ms: 300.0,
+        },
+        target: 0.99,
+        severity: BurnSeverity::Page,
+        factor: 14.4,
+        long_window_ms: HOUR,
+        short_window_ms: 5 * MIN,
+        long_burn: Some(14.8),
+        short_burn: Some(18.5),
+        since_ms: T0 - 200 * S,
+        state: BurnAlertState::Firing,
+    }
+}
+
+/// A critical static-threshold alert on paymentservice p99, firing for 3m 10s.
+pub fn rule_alert() -> Alert {
+    Alert {
+        rule: "payment-p99".into(),
+        entity: wl("paymentservice"),
+        signal: SignalKind::LatencyP99,
+        value: 524.0,
+        op: Op::Gt,
+        threshold: 500.0,
+        severity: RuleSeverity::Critical,
+        labels: Default::default(),
+        summary: Some("paymentservice p99 above 500 ms".into()),
+        active_since_ms: T0 - 250 * S,
+        fired_at_ms: Some(T0 - 190 * S),
+        resolved_at_ms: None,
+        state: AlertState::Firing,
     }
 }
