@@ -19,6 +19,7 @@
 //!
 //! Pure: no I/O. Reading CSV files is the binary's job.
 
+use collector::model::format_bytes;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -519,18 +520,6 @@ fn num(v: f64) -> String {
     }
 }
 
-fn bytes(v: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut x = v.abs();
-    let mut i = 0;
-    while x >= 1024.0 && i < UNITS.len() - 1 {
-        x /= 1024.0;
-        i += 1;
-    }
-    let sign = if v < 0.0 { "-" } else { "" };
-    format!("{sign}{x:.1} {}", UNITS[i])
-}
-
 /// "x4.1" for a rise of 1.5x or more, else "+12%" / "-40%".
 fn change(before: f64, after: f64) -> String {
     if before.abs() > 1e-12 && after / before >= 1.5 {
@@ -572,9 +561,9 @@ fn phrase(c: &ColumnScore) -> String {
         MetricKind::Memory if b.abs().max(a.abs()) >= 1024.0 * 1024.0 => format!(
             "memory {} {} ({} -> {})",
             if a >= b { "grew" } else { "fell" },
-            bytes((a - b).abs()),
-            bytes(b),
-            bytes(a)
+            format_bytes((a - b).abs()),
+            format_bytes(b),
+            format_bytes(a)
         ),
         MetricKind::Errors if c.ratio => {
             format!("error ratio {:.1}% -> {:.1}%", b * 100.0, a * 100.0)
