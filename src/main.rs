@@ -2,6 +2,7 @@
 
 mod config_cmd;
 mod nab;
+mod snapshot_cmd;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -41,6 +42,9 @@ enum Command {
     Sim(SimArgs),
     /// The terminal console on real /metrics targets
     Tui(TuiArgs),
+    /// Collect once (or for --wait), analyse, print entities, edges, incidents and sources,
+    /// and exit: 0 when it ran, 1 on bad arguments, 2 when every source failed
+    Snapshot(snapshot_cmd::SnapshotArgs),
     /// Validate inputs
     Check {
         #[command(subcommand)]
@@ -213,7 +217,11 @@ enum EvalCommand {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    // Bad arguments exit 1 (as documented for `snapshot`); --help and --version exit 0.
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        std::process::exit(if e.use_stderr() { 1 } else { 0 });
+    });
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -260,6 +268,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo(a, &load_config(config.as_deref())?),
         Command::Sim(a) => sim(a),
         Command::Tui(a) => tui_cmd(a, &load_config(config.as_deref())?),
+        Command::Snapshot(a) => {
+            init_logs(false)?;
+            snapshot_cmd::run(a, &load_config(config.as_deref())?)
+        }
         Command::Rca(a) => {
             init_logs(false)?;
             rca_cmd(a)
@@ -417,8 +429,13 @@ fn console(
 
 fn sim(a: SimArgs) -> Result<()> {
     if a.list_scenarios {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
         for s in fixtures::scenarios() {
-            println!("{:<16} {}", s.name, s.description);
+            // A closed pipe (`| head`) ends the listing quietly.
+            if writeln!(out, "{:<16} {}", s.name, s.description).is_err() {
+                break;
+            }
         }
         return Ok(());
     }

@@ -1,44 +1,145 @@
 //! Which metric names and labels mean what. Every exporter convention the collector
 //! understands is data here, not string literals scattered through the code.
 
-/// A service mesh's request metrics.
+/// The labels naming caller and server in one side's (proxy's) view of a request. An empty name
+/// means the side does not label that party (e.g. Linkerd's inbound metrics have no caller
+/// workload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeshSide {
+    /// Value of [`MeshConvention::side_label`] for this side.
+    pub value: &'static str,
+    /// Caller workload's namespace label.
+    pub source_namespace: &'static str,
+    /// Caller workload label.
+    pub source_workload: &'static str,
+    /// Server workload's namespace label.
+    pub destination_namespace: &'static str,
+    /// Server workload label.
+    pub destination_workload: &'static str,
+}
+
+/// How a failed request is recognised on the request counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorRule {
+    /// The error label holds an HTTP status code; 5xx is an error.
+    ServerErrorStatus,
+    /// The error label has this value (e.g. Linkerd's `classification="failure"`).
+    Equals(&'static str),
+}
+
+impl ErrorRule {
+    /// Whether a series with `value` in the error label counts as errors.
+    pub fn is_error(&self, value: &str) -> bool {
+        match self {
+            Self::ServerErrorStatus => value.len() == 3 && value.starts_with('5'),
+            Self::Equals(v) => value == *v,
+        }
+    }
+}
+
+/// A service mesh's request metrics: which families count requests and time them, which label
+/// tells the server's proxy from the caller's, how each side names the two workloads and how an
+/// error is recognised.
 #[derive(Debug, Clone, Copy)]
 pub struct MeshConvention {
+    /// Short name (`istio`, `linkerd`).
     pub name: &'static str,
-    /// Request counter family.
+    /// Counter family of requests (answered); every series counts towards the total.
     pub requests: &'static str,
+    /// Label of [`Self::requests`] that [`Self::error`] is applied to.
+    pub error_label: &'static str,
+    /// How an error series is recognised.
+    pub error: ErrorRule,
     /// Latency histogram family (`_bucket`, `_sum`, `_count` samples).
     pub duration: &'static str,
     /// Multiplier from the histogram's unit to milliseconds.
     pub duration_to_ms: f64,
-    pub reporter: &'static str,
-    pub reporter_server: &'static str,
-    pub reporter_client: &'static str,
-    pub source_workload: &'static str,
-    pub source_namespace: &'static str,
-    pub destination_workload: &'static str,
-    pub destination_namespace: &'static str,
-    pub response_code: &'static str,
+    /// Label telling which proxy reported the series.
+    pub side_label: &'static str,
+    /// The server's proxy (inbound) view.
+    pub server: MeshSide,
+    /// The caller's proxy (outbound) view. A series whose side label is not the server's value
+    /// counts as the caller's.
+    pub client: MeshSide,
 }
 
-/// Istio's standard metrics.
+impl MeshConvention {
+    /// Every label of the request and duration families this convention reads, without
+    /// duplicates, side label first.
+    pub fn labels(&self) -> Vec<&'static str> {
+        let mut out = vec![self.side_label];
+        for side in [&self.client, &self.server] {
+            for l in [
+                side.source_namespace,
+                side.source_workload,
+                side.destination_namespace,
+                side.destination_workload,
+            ] {
+                if !l.is_empty() && !out.contains(&l) {
+                    out.push(l);
+                }
+            }
+        }
+        out
+    }
+}
+
+const ISTIO_SIDE: MeshSide = MeshSide {
+    value: "",
+    source_namespace: "source_workload_namespace",
+    source_workload: "source_workload",
+    destination_namespace: "destination_workload_namespace",
+    destination_workload: "destination_workload",
+};
+
+/// Istio's standard metrics: both proxies label both workloads; `reporter` tells them apart.
 pub const ISTIO: MeshConvention = MeshConvention {
     name: "istio",
     requests: "istio_requests_total",
+    error_label: "response_code",
+    error: ErrorRule::ServerErrorStatus,
     duration: "istio_request_duration_milliseconds",
     duration_to_ms: 1.0,
-    reporter: "reporter",
-    reporter_server: "destination",
-    reporter_client: "source",
-    source_workload: "source_workload",
-    source_namespace: "source_workload_namespace",
-    destination_workload: "destination_workload",
-    destination_namespace: "destination_workload_namespace",
-    response_code: "response_code",
+    side_label: "reporter",
+    server: MeshSide {
+        value: "destination",
+        ..ISTIO_SIDE
+    },
+    client: MeshSide {
+        value: "source",
+        ..ISTIO_SIDE
+    },
+};
+
+/// Linkerd's proxy metrics (with the usual Prometheus pod relabelling to `namespace` and
+/// `deployment`): responses by `classification`, inbound series carry only the server's own
+/// workload, outbound series the caller's own and the `dst_*` server.
+pub const LINKERD: MeshConvention = MeshConvention {
+    name: "linkerd",
+    requests: "response_total",
+    error_label: "classification",
+    error: ErrorRule::Equals("failure"),
+    duration: "response_latency_ms",
+    duration_to_ms: 1.0,
+    side_label: "direction",
+    server: MeshSide {
+        value: "inbound",
+        source_namespace: "",
+        source_workload: "",
+        destination_namespace: "namespace",
+        destination_workload: "deployment",
+    },
+    client: MeshSide {
+        value: "outbound",
+        source_namespace: "namespace",
+        source_workload: "deployment",
+        destination_namespace: "dst_namespace",
+        destination_workload: "dst_deployment",
+    },
 };
 
 /// The meshes understood, tried in order.
-pub const MESHES: &[MeshConvention] = &[ISTIO];
+pub const MESHES: &[MeshConvention] = &[ISTIO, LINKERD];
 
 /// kube-state-metrics.
 pub mod ksm {
@@ -166,5 +267,40 @@ mod tests {
         );
         assert_eq!(workload_of("", "", "frontend-6b8f9d7c4d-x2k9p"), "frontend");
         assert_eq!(workload_of("ReplicaSet", "weird", "x"), "weird");
+    }
+
+    #[test]
+    fn error_rules() {
+        let http = ErrorRule::ServerErrorStatus;
+        assert!(http.is_error("503"));
+        assert!(!http.is_error("404"));
+        assert!(!http.is_error("5"));
+        let linkerd = LINKERD.error;
+        assert!(linkerd.is_error("failure"));
+        assert!(!linkerd.is_error("success"));
+    }
+
+    #[test]
+    fn mesh_labels_are_deduplicated() {
+        assert_eq!(
+            ISTIO.labels(),
+            [
+                "reporter",
+                "source_workload_namespace",
+                "source_workload",
+                "destination_workload_namespace",
+                "destination_workload"
+            ]
+        );
+        assert_eq!(
+            LINKERD.labels(),
+            [
+                "direction",
+                "namespace",
+                "deployment",
+                "dst_namespace",
+                "dst_deployment"
+            ]
+        );
     }
 }

@@ -27,8 +27,8 @@ pub struct Observation {
     /// Change events visible in the sources (rollouts of the last [`CHANGE_LOOKBACK_MS`]),
     /// oldest first. The same event is reported every cycle while visible.
     pub changes: Vec<ChangeEvent>,
-    /// Workload -> requests received and answered 5xx during the rate window (server view,
-    /// else the callers'), for SLOs.
+    /// Workload -> requests received and failed (5xx, or the mesh's failure class) during the
+    /// rate window (server view, else the callers'), for SLOs.
     pub requests: BTreeMap<EntityId, RequestCounts>,
     /// Workload -> request-duration histogram increase during the rate window (server view,
     /// else the callers'), for latency SLOs.
@@ -214,8 +214,22 @@ fn inventory(
     Ok(inv)
 }
 
-fn is_5xx(code: &str) -> bool {
-    code.len() == 3 && code.starts_with('5')
+/// Which side reported a mesh series and the (caller, server) workloads it names, from the
+/// values of the `by` labels (`by[0]` is the side label).
+fn mesh_key(mesh: &MeshConvention, by: &[&str], k: &[String]) -> (bool, EntityId, EntityId) {
+    let server = k[0] == mesh.server.value;
+    let side = if server { &mesh.server } else { &mesh.client };
+    let get = |name: &str| {
+        by.iter()
+            .position(|l| !name.is_empty() && *l == name)
+            .map_or("", |i| k[i].as_str())
+    };
+    let src = EntityId::workload(get(side.source_namespace), get(side.source_workload));
+    let dst = EntityId::workload(
+        get(side.destination_namespace),
+        get(side.destination_workload),
+    );
+    (server, src, dst)
 }
 
 /// Request rate, error ratio and latency per workload and per calling edge.
@@ -227,24 +241,15 @@ fn mesh_signals(
     q: f64,
     b: &mut Builder,
 ) -> Result<(), FrameError> {
-    let by = [
-        mesh.reporter,
-        mesh.source_namespace,
-        mesh.source_workload,
-        mesh.destination_namespace,
-        mesh.destination_workload,
-        mesh.response_code,
-    ];
+    let mut by = mesh.labels();
+    by.push(mesh.error_label);
     let w = store.window(mesh.requests, from, now, &by)?;
     // (reporter is server?, src, dst) -> (total, errors)
     let mut traffic: BTreeMap<(bool, EntityId, EntityId), (f64, f64)> = BTreeMap::new();
     for (k, rate) in w.rate_by(any, &by) {
-        let server = k[0] == mesh.reporter_server;
-        let src = EntityId::workload(&k[1], &k[2]);
-        let dst = EntityId::workload(&k[3], &k[4]);
-        let e = traffic.entry((server, src, dst)).or_default();
+        let e = traffic.entry(mesh_key(mesh, &by, &k)).or_default();
         e.0 += rate;
-        if is_5xx(&k[5]) {
+        if k.last().is_some_and(|v| mesh.error.is_error(v)) {
             e.1 += rate;
         }
     }
@@ -318,22 +323,16 @@ fn latency_quantiles(
     b: &mut Builder,
 ) -> Result<BTreeMap<LatencyKey, f64>, FrameError> {
     let bucket = format!("{}_bucket", mesh.duration);
-    let by = [
-        mesh.reporter,
-        mesh.source_namespace,
-        mesh.source_workload,
-        mesh.destination_namespace,
-        mesh.destination_workload,
-        "le",
-    ];
+    let mut by = mesh.labels();
+    by.push("le");
     let w = store.window(mesh.duration, from, now, &by)?;
     let inc = w.increase_by(|w, r| w.sample[r] == bucket, &by);
     let mut buckets: BTreeMap<LatencyKey, BTreeMap<u64, (f64, f64)>> = BTreeMap::new();
     for (k, v) in inc {
-        let Some(le) = parse_le(&k[5]) else { continue };
-        let server = k[0] == mesh.reporter_server;
-        let src = EntityId::workload(&k[1], &k[2]);
-        let dst = EntityId::workload(&k[3], &k[4]);
+        let Some(le) = k.last().and_then(|l| parse_le(l)) else {
+            continue;
+        };
+        let (server, src, dst) = mesh_key(mesh, &by, &k);
         // Keys ordered by the bound's bits work because bounds are non-negative.
         let slot = le.to_bits();
         buckets
@@ -801,6 +800,127 @@ mod slo_input_tests {
         assert!(
             (h.slower_than(100.0).unwrap() / total - 0.4).abs() < 1e-9,
             "{h:?}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod linkerd_tests {
+    use super::*;
+    use crate::exposition::{Format, parse};
+
+    /// One Linkerd scrape: frontend's outbound series to cart and, with `inbound`, cart's own
+    /// inbound series (which do not name the caller). Outbound latency is 100 ms slower.
+    fn scrape(ok: u64, failed: u64, fast: u64, inbound: bool) -> String {
+        let all = ok + failed;
+        let out = r#"direction="outbound",namespace="shop",deployment="frontend",pod="frontend-6b8f9d7c4d-x2k9p",dst_namespace="shop",dst_deployment="cart",authority="cart.shop.svc.cluster.local:7070",tls="true""#;
+        let inb = r#"direction="inbound",namespace="shop",deployment="cart",pod="cart-5d4f8c9b7d-abcde",authority="cart.shop.svc.cluster.local:7070",tls="true",client_id="frontend.shop.serviceaccount.identity.linkerd.cluster.local""#;
+        let mut s = String::from("# TYPE response_total counter\n");
+        let sides: &[(&str, f64)] = if inbound {
+            &[(out, 100.0), (inb, 0.0)]
+        } else {
+            &[(out, 100.0)]
+        };
+        for (l, _) in sides {
+            s += &format!(
+                "response_total{{{l},classification=\"success\",status_code=\"200\"}} {ok}\n\
+                 response_total{{{l},classification=\"failure\",status_code=\"500\"}} {failed}\n"
+            );
+        }
+        s += "# TYPE response_latency_ms histogram\n";
+        for (l, shift) in sides {
+            let (b1, b2) = (100.0 + shift, 250.0 + shift);
+            s += &format!(
+                "response_latency_ms_bucket{{{l},le=\"{b1}\"}} {fast}\n\
+                 response_latency_ms_bucket{{{l},le=\"{b2}\"}} {all}\n\
+                 response_latency_ms_bucket{{{l},le=\"+Inf\"}} {all}\n\
+                 response_latency_ms_sum{{{l}}} 1\n\
+                 response_latency_ms_count{{{l}}} {all}\n"
+            );
+        }
+        s
+    }
+
+    fn observe_two(inbound: bool) -> Observation {
+        let mut store = FrameStore::new(3_600_000);
+        let t0 = 1_700_000_000_000;
+        for (i, text) in [
+            scrape(1000, 10, 500, inbound),
+            scrape(1900, 110, 1100, inbound),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let exp = parse(text, Format::Prometheus).unwrap();
+            store.append(&exp, t0 + 15_000 * i as i64, &[]).unwrap();
+        }
+        let opts = ObserveOptions {
+            rate_window_ms: 15_500,
+            quantile: 0.99,
+            interval_ms: 15_000,
+        };
+        observe(&store, t0 + 15_000, opts).unwrap()
+    }
+
+    fn signal(o: &Observation, wl: &EntityId, kind: SignalKind) -> Option<f64> {
+        o.signals
+            .get(&SignalKey {
+                entity: wl.clone(),
+                kind,
+            })
+            .copied()
+    }
+
+    #[test]
+    fn outbound_series_make_edges_and_inbound_the_server_view() {
+        let o = observe_two(true);
+        let (frontend, cart) = (
+            EntityId::workload("shop", "frontend"),
+            EntityId::workload("shop", "cart"),
+        );
+        // 1000 responses in 15 s, 100 failures.
+        let rate = signal(&o, &cart, SignalKind::RequestRate).unwrap();
+        assert!((rate - 1000.0 / 15.0).abs() < 1e-9, "{rate}");
+        let err = signal(&o, &cart, SignalKind::ErrorRatio).unwrap();
+        assert!((err - 0.1).abs() < 1e-9, "{err}");
+        // Server view: 99th percentile of 600 in (100, 250] after 400 at most 100 ms.
+        let p99 = signal(&o, &cart, SignalKind::LatencyP99).unwrap();
+        assert!((p99 - (100.0 + 150.0 * (990.0 - 600.0) / 400.0)).abs() < 1e-9);
+        let caller = signal(&o, &cart, SignalKind::CallerLatencyP99).unwrap();
+        assert!((caller - (p99 + 100.0)).abs() < 1e-9, "{caller} vs {p99}");
+        let calls: Vec<&Edge> = o
+            .topology
+            .edges
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Calls)
+            .collect();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let e = calls[0];
+        assert_eq!((&e.from, &e.to), (&frontend, &cart));
+        assert!((e.error_ratio.unwrap() - 0.1).abs() < 1e-9);
+        assert_eq!(e.p99_ms, Some(caller));
+        assert!(!o.topology.entities.iter().any(|x| x.name.is_empty()));
+        let c = o.requests[&cart];
+        assert!((c.errors / c.total - 0.1).abs() < 1e-9, "{c:?}");
+        // The SLO histogram is the server's (bounds unshifted).
+        assert_eq!(
+            o.latency_histograms[&cart].bounds_ms,
+            [100.0, 250.0, f64::INFINITY]
+        );
+        assert!(!o.requests.contains_key(&frontend));
+    }
+
+    #[test]
+    fn without_inbound_series_the_callers_view_is_used() {
+        let o = observe_two(false);
+        let cart = EntityId::workload("shop", "cart");
+        let err = signal(&o, &cart, SignalKind::ErrorRatio).unwrap();
+        assert!((err - 0.1).abs() < 1e-9, "{err}");
+        let p99 = signal(&o, &cart, SignalKind::LatencyP99).unwrap();
+        assert_eq!(Some(p99), signal(&o, &cart, SignalKind::CallerLatencyP99));
+        assert_eq!(
+            o.latency_histograms[&cart].bounds_ms,
+            [200.0, 350.0, f64::INFINITY]
         );
     }
 }

@@ -1,0 +1,786 @@
+//! `opscope snapshot`: collect from the sources once (two cycles, so that rates exist) or for a
+//! while, analyse with the real engine, print the result as text or JSON, and exit.
+//!
+//! Exit codes: 0 when it ran, 1 on bad arguments or a failure of opscope itself, 2 when every
+//! source failed (each one with its reason on stderr), so scripts and CI can branch on it.
+
+use analytics::model::{EntityHealth, Health, Incident, IncidentStatus, Snapshot};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use collector::model::{Edge, EdgeKind, EntityId, SignalKind, SourceStatus};
+use opscope::engine::{self, Engine, EngineConfig};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Default time between the two cycles of a snapshot on the simulator.
+const SIM_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How long the embedded simulator has been running when the snapshot starts, ms.
+const SIM_HISTORY_MS: i64 = 60_000;
+
+/// Exit code when every source failed.
+pub const EXIT_SOURCES_FAILED: i32 = 2;
+
+/// Arguments of `opscope snapshot`.
+#[derive(Args)]
+pub struct SnapshotArgs {
+    /// A Prometheus/OpenMetrics endpoint to scrape (repeatable; default: the config's
+    /// `sources.scrape`, else the simulator)
+    #[arg(long = "scrape", value_name = "URL")]
+    scrape: Vec<String>,
+    /// Add the embedded simulated shop cluster on loopback (real clock) as a source; the default
+    /// when neither --scrape nor the config names a source
+    #[arg(long)]
+    sim: bool,
+    /// Fault scenario of the simulator, active from its start (see `opscope sim
+    /// --list-scenarios`)
+    #[arg(long, value_name = "NAME")]
+    scenario: Option<String>,
+    /// Keep collecting for this long (a cycle every --interval, at least two cycles), e.g. 1m.
+    /// Without it: two cycles one interval apart, since rates need two scrapes
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    wait: Option<Duration>,
+    /// Time between cycles (default: 5 s with the simulator alone, else the config's
+    /// `sources.interval`, 15 s)
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    interval: Option<Duration>,
+    /// One JSON document instead of text: {"ts_ms", "cycles", "sources", "entities", "edges",
+    /// "signals", "incidents", "slos", "alerts", "burn_alerts", "changes"}
+    #[arg(long)]
+    json: bool,
+}
+
+/// The simulator to start, if any.
+#[derive(Debug, Clone, PartialEq)]
+struct SimChoice {
+    scenario: String,
+    seed: u64,
+}
+
+/// What to collect from and how, resolved from the arguments and the configuration.
+#[derive(Debug, Clone, PartialEq)]
+struct Plan {
+    scrape: Vec<String>,
+    sim: Option<SimChoice>,
+    interval: Duration,
+    /// Number of engine cycles, at least 2.
+    cycles: u32,
+}
+
+/// Check that `u` looks like an http(s) URL with a host.
+fn check_url(u: &str) -> Result<()> {
+    let rest = u
+        .strip_prefix("http://")
+        .or_else(|| u.strip_prefix("https://"));
+    let Some(rest) = rest else {
+        bail!("--scrape {u:?}: expected an http:// or https:// URL of a /metrics endpoint");
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        bail!("--scrape {u:?}: the URL has no host");
+    }
+    if u.chars().any(char::is_whitespace) {
+        bail!("--scrape {u:?}: the URL contains whitespace");
+    }
+    Ok(())
+}
+
+/// Resolve the sources, interval and number of cycles; every error is a bad argument.
+fn plan(a: &SnapshotArgs, config: &opscope_config::Config) -> Result<Plan> {
+    for u in &a.scrape {
+        check_url(u)?;
+    }
+    let scrape = if a.scrape.is_empty() && !a.sim {
+        config.sources.scrape.clone()
+    } else {
+        a.scrape.clone()
+    };
+    let from_config_sim = a.scrape.is_empty() && !a.sim && config.sources.sim.is_some();
+    let want_sim = a.sim || scrape.is_empty() || from_config_sim;
+    if a.scenario.is_some() && !want_sim {
+        bail!("--scenario applies to the simulator: add --sim");
+    }
+    let sim = want_sim.then(|| {
+        let cfg = config.sources.sim.as_ref();
+        SimChoice {
+            scenario: a
+                .scenario
+                .clone()
+                .or_else(|| cfg.map(|s| s.scenario.clone()))
+                .unwrap_or_else(|| "none".to_owned()),
+            seed: cfg.map_or(1, |s| s.seed),
+        }
+    });
+    if let Some(s) = &sim
+        && !fixtures::scenarios().iter().any(|k| k.name == s.scenario)
+    {
+        let known: Vec<&str> = fixtures::scenarios().iter().map(|k| k.name).collect();
+        bail!(
+            "--scenario {:?}: unknown (known: {})",
+            s.scenario,
+            known.join(", ")
+        );
+    }
+    let interval = match a.interval {
+        Some(i) => i,
+        None if sim.is_some() && scrape.is_empty() => SIM_INTERVAL,
+        None => config.sources.interval.0,
+    };
+    if interval < Duration::from_millis(100) {
+        bail!(
+            "--interval {}: must be at least 100ms",
+            humantime::format_duration(interval)
+        );
+    }
+    Ok(Plan {
+        scrape,
+        sim,
+        interval,
+        cycles: cycles(a.wait, interval),
+    })
+}
+
+/// Cycles at 0, I, 2I, ... until `wait` has passed; at least two (rates need two scrapes).
+fn cycles(wait: Option<Duration>, interval: Duration) -> u32 {
+    let Some(wait) = wait else { return 2 };
+    let i = interval.as_millis().max(1);
+    let steps = wait.as_millis().div_ceil(i).max(1);
+    u32::try_from(steps.saturating_add(1)).unwrap_or(u32::MAX)
+}
+
+/// Run `opscope snapshot`. Returns normally after printing (exit 0); exits the process with
+/// [`EXIT_SOURCES_FAILED`] when every source failed.
+pub fn run(a: SnapshotArgs, config: &opscope_config::Config) -> Result<()> {
+    let plan = plan(&a, config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let snap = rt.block_on(collect(&plan, config, a.wait.is_some()));
+    rt.shutdown_timeout(Duration::from_secs(1));
+    let (snap, cycles) = snap?;
+    let text = if a.json {
+        let doc = JsonReport::new(&snap, cycles);
+        let mut t = serde_json::to_string_pretty(&doc).context("encoding the snapshot")?;
+        t.push('\n');
+        t
+    } else {
+        render_text(&snap, cycles)
+    };
+    write_stdout(&text)?;
+    if let Some(why) = all_failed(&snap.sources) {
+        eprintln!("error: every source failed:\n{why}");
+        std::process::exit(EXIT_SOURCES_FAILED);
+    }
+    Ok(())
+}
+
+/// Print to stdout; a closed pipe (`opscope snapshot | head`) is not an error.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Start the simulator if planned, run the engine cycles, return the last snapshot and the
+/// number of cycles run.
+async fn collect(
+    plan: &Plan,
+    config: &opscope_config::Config,
+    waiting: bool,
+) -> Result<(std::sync::Arc<Snapshot>, u32)> {
+    let mut scrape = plan.scrape.clone();
+    let server = match &plan.sim {
+        Some(s) => {
+            let sim = fixtures::Simulator::new(fixtures::SimConfig {
+                scenario: s.scenario.clone(),
+                seed: s.seed,
+                // Started a minute ago, so that its counters already have traffic behind
+                // them at the first scrape (a brand-new mesh reports no requests yet).
+                start_ms: engine::wall_ms() - SIM_HISTORY_MS,
+                fault_after_ms: 0,
+                fault_duration_ms: 24 * 3_600_000,
+            })
+            .with_context(|| format!("starting the simulator (scenario {:?})", s.scenario))?;
+            let server = fixtures::serve(
+                sim,
+                fixtures::Clock::Real,
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await
+            .context("starting the simulated cluster on loopback")?;
+            scrape.push(format!("{}/metrics", server.url()));
+            Some(server)
+        }
+        None => None,
+    };
+    let mut cfg = EngineConfig::for_interval(scrape, plan.interval);
+    cfg.rules = config.rules.clone();
+    cfg.slos = config.slos.clone();
+    let mut engine = Engine::new(&cfg);
+    let mut tick = tokio::time::interval(plan.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = None;
+    let mut done = 0;
+    for n in 0..plan.cycles {
+        tick.tick().await;
+        let snap = engine
+            .cycle(engine::wall_ms())
+            .await
+            .context("engine cycle")?;
+        done = n + 1;
+        tracing::debug!(cycle = done, "snapshot cycle done");
+        // Nothing answered the first time: without --wait there is no point in waiting.
+        let give_up = !waiting
+            && snap
+                .sources
+                .iter()
+                .all(|s| s.stale && s.last_success_ms.is_none());
+        last = Some(snap);
+        if give_up {
+            break;
+        }
+    }
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
+    let snap = last.context("no engine cycle ran")?;
+    Ok((snap, done))
+}
+
+/// When every source's last attempt failed: one line per source with its reason.
+fn all_failed(sources: &[SourceStatus]) -> Option<String> {
+    if sources.is_empty() || sources.iter().any(|s| !s.stale) {
+        return None;
+    }
+    Some(
+        sources
+            .iter()
+            .map(|s| {
+                format!(
+                    "  {}: {}",
+                    s.name,
+                    s.last_error.as_deref().unwrap_or("no data")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// Number of entities that have each signal.
+fn signal_counts(entities: &[EntityHealth]) -> BTreeMap<SignalKind, usize> {
+    let mut m = BTreeMap::new();
+    for e in entities {
+        for (k, _) in &e.signals {
+            *m.entry(*k).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+/// One entity in the JSON document: its id, health and newest signal values by kind.
+#[derive(Serialize)]
+struct JsonEntity<'a> {
+    kind: &'static str,
+    namespace: &'a str,
+    name: &'a str,
+    health: Health,
+    signals: BTreeMap<SignalKind, f64>,
+}
+
+/// One source in the JSON document: the collector's status plus a `fresh` flag.
+#[derive(Serialize)]
+struct JsonSource<'a> {
+    fresh: bool,
+    #[serde(flatten)]
+    status: &'a SourceStatus,
+}
+
+/// The `--json` document. Field names are stable.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    ts_ms: i64,
+    cycles: u32,
+    sources: Vec<JsonSource<'a>>,
+    entities: Vec<JsonEntity<'a>>,
+    edges: &'a [Edge],
+    signals: BTreeMap<SignalKind, usize>,
+    incidents: &'a [Incident],
+    slos: &'a [analytics::slo::SloStatus],
+    alerts: &'a [analytics::rules::Alert],
+    burn_alerts: &'a [analytics::slo::BurnAlert],
+    changes: &'a [collector::model::ChangeEvent],
+}
+
+impl<'a> JsonReport<'a> {
+    fn new(s: &'a Snapshot, cycles: u32) -> Self {
+        Self {
+            ts_ms: s.ts_ms,
+            cycles,
+            sources: s
+                .sources
+                .iter()
+                .map(|status| JsonSource {
+                    fresh: !status.stale,
+                    status,
+                })
+                .collect(),
+            entities: s
+                .entities
+                .iter()
+                .map(|e| JsonEntity {
+                    kind: e.entity.kind.as_str(),
+                    namespace: &e.entity.namespace,
+                    name: &e.entity.name,
+                    health: e.health,
+                    signals: e.signals.iter().copied().collect(),
+                })
+                .collect(),
+            edges: &s.topology.edges,
+            signals: signal_counts(&s.entities),
+            incidents: &s.incidents,
+            slos: &s.slos,
+            alerts: &s.alerts,
+            burn_alerts: &s.burn_alerts,
+            changes: &s.changes,
+        }
+    }
+}
+
+fn health_str(h: Health) -> &'static str {
+    match h {
+        Health::Unknown => "unknown",
+        Health::Ok => "ok",
+        Health::Warning => "warning",
+        Health::Critical => "critical",
+    }
+}
+
+fn edge_kind_str(k: EdgeKind) -> &'static str {
+    match k {
+        EdgeKind::Calls => "calls",
+        EdgeKind::RunsOn => "runs_on",
+        EdgeKind::Owns => "owns",
+        EdgeKind::Produces => "produces",
+        EdgeKind::Consumes => "consumes",
+    }
+}
+
+/// `namespace/name`, or `name` for cluster-scoped entities.
+fn short(id: &EntityId) -> String {
+    if id.namespace.is_empty() {
+        id.name.clone()
+    } else {
+        format!("{}/{}", id.namespace, id.name)
+    }
+}
+
+fn fmt_time(ms: i64) -> String {
+    u64::try_from(ms)
+        .ok()
+        .map(|ms| std::time::UNIX_EPOCH + Duration::from_millis(ms))
+        .map_or_else(
+            || ms.to_string(),
+            |t| humantime::format_rfc3339_seconds(t).to_string(),
+        )
+}
+
+/// The text report.
+fn render_text(s: &Snapshot, cycles: u32) -> String {
+    let mut o = String::new();
+    // Writing into a String cannot fail; the results are ignored on purpose.
+    let _ = writeln!(
+        o,
+        "opscope snapshot at {} ({} cycle(s), {} entities, {} edges)",
+        fmt_time(s.ts_ms),
+        cycles,
+        s.entities.len(),
+        s.topology.edges.len()
+    );
+
+    let _ = writeln!(o, "\nSOURCES");
+    for src in &s.sources {
+        let state = if src.stale { "STALE" } else { "fresh" };
+        let _ = write!(
+            o,
+            "  {state:<6} {}  {} samples in {} ms",
+            src.name, src.samples, src.duration_ms
+        );
+        if let Some(e) = &src.last_error {
+            let _ = write!(o, "  last error: {e}");
+        }
+        let _ = writeln!(o);
+    }
+
+    let _ = writeln!(o, "\nENTITIES");
+    let name_w = s
+        .entities
+        .iter()
+        .map(|e| e.entity.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let ns_w = s
+        .entities
+        .iter()
+        .map(|e| e.entity.namespace.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let _ = writeln!(
+        o,
+        "  {:<8} {:<ns_w$} {:<name_w$} {:<8} signals",
+        "kind", "namespace", "name", "health"
+    );
+    for e in &s.entities {
+        let signals: Vec<String> = e
+            .signals
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.label(), k.format_value(*v)))
+            .collect();
+        let ns = if e.entity.namespace.is_empty() {
+            "-"
+        } else {
+            &e.entity.namespace
+        };
+        let _ = writeln!(
+            o,
+            "  {:<8} {:<ns_w$} {:<name_w$} {:<8} {}",
+            e.entity.kind.as_str(),
+            ns,
+            e.entity.name,
+            health_str(e.health),
+            signals.join(", ")
+        );
+    }
+
+    let _ = writeln!(o, "\nEDGES");
+    let mut structural: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for e in &s.topology.edges {
+        if matches!(e.kind, EdgeKind::Owns | EdgeKind::RunsOn) {
+            *structural.entry(edge_kind_str(e.kind)).or_insert(0) += 1;
+            continue;
+        }
+        let mut figures = Vec::new();
+        if let Some(r) = e.rate_per_s {
+            figures.push(format!("{r:.1}/s"));
+        }
+        if let Some(r) = e.error_ratio {
+            figures.push(format!("errors {}", SignalKind::ErrorRatio.format_value(r)));
+        }
+        if let Some(p) = e.p99_ms {
+            figures.push(format!("p99 {}", SignalKind::LatencyP99.format_value(p)));
+        }
+        let _ = writeln!(
+            o,
+            "  {:<8} {} -> {}  {}",
+            edge_kind_str(e.kind),
+            short(&e.from),
+            short(&e.to),
+            figures.join(", ")
+        );
+    }
+    if !structural.is_empty() {
+        let parts: Vec<String> = structural.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(o, "  (+ {} edges; all in --json)", parts.join(", "));
+    }
+
+    let _ = writeln!(o, "\nSIGNALS");
+    let counts = signal_counts(&s.entities);
+    if counts.is_empty() {
+        let _ = writeln!(o, "  none");
+    }
+    for (k, n) in &counts {
+        let _ = writeln!(o, "  {:<22} {n}", k.label());
+    }
+
+    let open: Vec<&Incident> = s
+        .incidents
+        .iter()
+        .filter(|i| i.status == IncidentStatus::Open)
+        .collect();
+    let _ = writeln!(o, "\nINCIDENTS ({} open)", open.len());
+    for inc in open {
+        let _ = writeln!(
+            o,
+            "  INC-{} [{:?}] {} (since {})",
+            inc.id,
+            inc.severity,
+            inc.title,
+            fmt_time(inc.first_seen_ms)
+        );
+        for (n, c) in inc.causes.iter().take(3).enumerate() {
+            let _ = writeln!(
+                o,
+                "    {}. {} ({}, confidence {:.0}%)",
+                n + 1,
+                c.entity,
+                c.signal.label(),
+                c.confidence * 100.0
+            );
+            for ev in c.evidence.iter().take(3) {
+                let _ = writeln!(o, "       - {}", ev.text);
+            }
+        }
+        for r in &inc.remediation {
+            let _ = writeln!(o, "    fix: {} — {}", r.title, r.why);
+            if let Some(cmd) = &r.command {
+                let _ = writeln!(o, "         $ {cmd}");
+            }
+        }
+    }
+
+    if !s.slos.is_empty() {
+        let _ = writeln!(o, "\nSLOS");
+        for slo in &s.slos {
+            let what = match slo.objective {
+                analytics::slo::Objective::Availability => "availability".to_owned(),
+                analytics::slo::Objective::Latency { threshold_ms } => {
+                    format!("latency <= {threshold_ms} ms")
+                }
+            };
+            let budget = slo.budget_remaining.map_or("no traffic".to_owned(), |b| {
+                format!("{:.1}% budget left", b * 100.0)
+            });
+            let _ = writeln!(
+                o,
+                "  {} {} {:.2}%: {budget}",
+                slo.service,
+                what,
+                slo.target * 100.0
+            );
+        }
+    }
+    let firing: Vec<String> = s
+        .alerts
+        .iter()
+        .filter(|a| a.state == analytics::rules::AlertState::Firing)
+        .map(|a| a.describe())
+        .chain(
+            s.burn_alerts
+                .iter()
+                .filter(|b| b.state == analytics::slo::BurnAlertState::Firing)
+                .map(|b| b.describe()),
+        )
+        .collect();
+    if !firing.is_empty() {
+        let _ = writeln!(o, "\nFIRING ALERTS");
+        for f in firing {
+            let _ = writeln!(o, "  {f}");
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use analytics::model::{Cause, Evidence, Remediation, Severity};
+
+    fn status(name: &str, stale: bool, err: Option<&str>) -> SourceStatus {
+        SourceStatus {
+            name: name.to_owned(),
+            last_success_ms: (!stale).then_some(1_000),
+            stale,
+            last_error: err.map(str::to_owned),
+            samples: if stale { 0 } else { 42 },
+            duration_ms: 3,
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        let front = EntityId::workload("shop", "frontend");
+        let checkout = EntityId::workload("shop", "checkoutservice");
+        Snapshot {
+            cycle: 2,
+            ts_ms: 1_700_000_000_000,
+            topology: collector::model::Topology {
+                entities: vec![checkout.clone(), front.clone()],
+                edges: vec![Edge {
+                    from: front.clone(),
+                    to: checkout.clone(),
+                    kind: EdgeKind::Calls,
+                    rate_per_s: Some(12.5),
+                    error_ratio: Some(0.02),
+                    p99_ms: Some(250.0),
+                }],
+            },
+            entities: vec![
+                EntityHealth {
+                    entity: checkout.clone(),
+                    health: Health::Critical,
+                    signals: vec![
+                        (SignalKind::RequestRate, 12.5),
+                        (SignalKind::LatencyP99, 1500.0),
+                    ],
+                },
+                EntityHealth {
+                    entity: front,
+                    health: Health::Ok,
+                    signals: vec![(SignalKind::RequestRate, 30.0)],
+                },
+            ],
+            incidents: vec![Incident {
+                id: 7,
+                status: IncidentStatus::Open,
+                severity: Severity::Critical,
+                title: "latency p99 up on checkoutservice".to_owned(),
+                first_seen_ms: 1_700_000_000_000,
+                last_seen_ms: 1_700_000_000_000,
+                resolved_ms: None,
+                anomalies: vec![],
+                causes: vec![Cause {
+                    entity: checkout,
+                    signal: SignalKind::LatencyP99,
+                    score: 1.0,
+                    confidence: 0.8,
+                    evidence: vec![Evidence {
+                        text: "p99 1.50 s, usually 200 ms".to_owned(),
+                    }],
+                    series: vec![],
+                }],
+                timeline: vec![],
+                remediation: vec![Remediation {
+                    title: "Roll back checkoutservice".to_owned(),
+                    why: "deployed 2 min before".to_owned(),
+                    command: Some("kubectl rollout undo deployment/checkoutservice".to_owned()),
+                }],
+            }],
+            sources: vec![status("http://a/metrics", false, None)],
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn text_shows_entities_edges_incidents_and_sources() {
+        let t = render_text(&snapshot(), 2);
+        assert!(t.contains("checkoutservice"), "{t}");
+        assert!(
+            t.contains("1.50 s"),
+            "signal formatted with format_value: {t}"
+        );
+        assert!(
+            t.contains(
+                "calls    shop/frontend -> shop/checkoutservice  12.5/s, errors 2.0%, p99 250 ms"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("INC-7"), "{t}");
+        assert!(t.contains("confidence 80%"), "{t}");
+        assert!(t.contains("p99 1.50 s, usually 200 ms"), "{t}");
+        assert!(t.contains("$ kubectl rollout undo"), "{t}");
+        assert!(t.contains("fresh  http://a/metrics  42 samples"), "{t}");
+        assert!(t.contains("INCIDENTS (1 open)"), "{t}");
+    }
+
+    #[test]
+    fn json_has_stable_top_level_fields() {
+        let snap = snapshot();
+        let v = serde_json::to_value(JsonReport::new(&snap, 2)).expect("encodes");
+        for k in [
+            "ts_ms",
+            "cycles",
+            "sources",
+            "entities",
+            "edges",
+            "signals",
+            "incidents",
+            "slos",
+            "alerts",
+        ] {
+            assert!(v.get(k).is_some(), "missing {k}: {v}");
+        }
+        assert_eq!(v["signals"]["request_rate"], 2);
+        assert_eq!(v["signals"]["latency_p99"], 1);
+        assert_eq!(v["entities"][0]["name"], "checkoutservice");
+        assert_eq!(v["entities"][0]["health"], "critical");
+        assert_eq!(v["entities"][0]["signals"]["latency_p99"], 1500.0);
+        assert_eq!(v["edges"][0]["kind"], "calls");
+        assert_eq!(v["sources"][0]["fresh"], true);
+        assert_eq!(v["sources"][0]["samples"], 42);
+    }
+
+    #[test]
+    fn all_failed_only_when_every_source_is_stale() {
+        let ok = status("http://a/metrics", false, None);
+        let bad = status("http://b/metrics", true, Some("connection refused"));
+        assert_eq!(all_failed(&[ok.clone(), bad.clone()]), None);
+        assert_eq!(all_failed(&[]), None);
+        let why = all_failed(&[bad]).expect("failed");
+        assert!(
+            why.contains("http://b/metrics: connection refused"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn cycles_cover_the_wait_and_never_fewer_than_two() {
+        let s = Duration::from_secs;
+        assert_eq!(cycles(None, s(5)), 2);
+        assert_eq!(cycles(Some(s(0)), s(5)), 2);
+        assert_eq!(cycles(Some(s(5)), s(5)), 2);
+        assert_eq!(cycles(Some(s(6)), s(5)), 3);
+        assert_eq!(cycles(Some(s(60)), s(15)), 5);
+    }
+
+    fn args(scrape: &[&str], sim: bool, scenario: Option<&str>) -> SnapshotArgs {
+        SnapshotArgs {
+            scrape: scrape.iter().map(|s| (*s).to_owned()).collect(),
+            sim,
+            scenario: scenario.map(str::to_owned),
+            wait: None,
+            interval: None,
+            json: false,
+        }
+    }
+
+    #[test]
+    fn sources_come_from_flags_then_config_then_the_simulator() {
+        let mut config = opscope_config::Config::default();
+        let p = plan(&args(&[], false, None), &config).expect("plan");
+        assert_eq!(p.scrape, Vec::<String>::new());
+        assert_eq!(p.sim.as_ref().map(|s| s.scenario.as_str()), Some("none"));
+        assert_eq!(p.interval, SIM_INTERVAL);
+        assert_eq!(p.cycles, 2);
+
+        config.sources.scrape = vec!["http://c:1/metrics".to_owned()];
+        let p = plan(&args(&[], false, None), &config).expect("plan");
+        assert_eq!(p.scrape, vec!["http://c:1/metrics".to_owned()]);
+        assert_eq!(p.sim, None);
+        assert_eq!(p.interval, config.sources.interval.0);
+
+        let p = plan(&args(&["http://a:1/metrics"], false, None), &config).expect("plan");
+        assert_eq!(p.scrape, vec!["http://a:1/metrics".to_owned()]);
+        assert_eq!(p.sim, None);
+
+        let p = plan(&args(&[], true, Some("latency")), &config).expect("plan");
+        assert!(
+            p.scrape.is_empty(),
+            "--sim alone ignores the config's targets"
+        );
+        assert_eq!(p.sim.map(|s| s.scenario), Some("latency".to_owned()));
+
+        assert!(plan(&args(&["http://a:1/m"], false, Some("latency")), &config).is_err());
+        assert!(plan(&args(&[], true, Some("nope")), &config).is_err());
+    }
+
+    #[test]
+    fn urls_are_checked() {
+        assert!(check_url("http://127.0.0.1:9464/metrics").is_ok());
+        assert!(check_url("https://host/metrics").is_ok());
+        assert!(check_url("127.0.0.1:9464/metrics").is_err());
+        assert!(check_url("http:///metrics").is_err());
+        assert!(check_url("http://:80/metrics").is_err());
+        assert!(check_url("http://a b/metrics").is_err());
+    }
+}
