@@ -189,10 +189,7 @@ impl Ramp {
             self.push(slope, cfg);
             return None;
         }
-        let mut sorted: Vec<f64> = self.normal.iter().copied().collect();
-        let med = median(&mut sorted);
-        let mut dev: Vec<f64> = sorted.iter().map(|x| (x - med).abs()).collect();
-        let mad = median(&mut dev);
+        let (med, mad) = median_mad(&self.normal);
         let threshold = (cfg.k * 1.4826 * mad).max(floor);
         let score = (slope - med) / threshold;
         if score < 1.0 {
@@ -247,6 +244,14 @@ fn median(v: &mut [f64]) -> f64 {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
+}
+
+/// Median and median absolute deviation of a window.
+fn median_mad(window: &VecDeque<f64>) -> (f64, f64) {
+    let mut sorted: Vec<f64> = window.iter().copied().collect();
+    let med = median(&mut sorted);
+    let mut dev: Vec<f64> = sorted.iter().map(|x| (x - med).abs()).collect();
+    (med, median(&mut dev))
 }
 
 /// Map a deviation measured in thresholds (1 = just anomalous) into [0, 1].
@@ -389,10 +394,7 @@ impl SignalDetector {
             self.push_normal(value, cfg);
             return None;
         }
-        let mut sorted: Vec<f64> = self.normal.iter().copied().collect();
-        let med = median(&mut sorted);
-        let mut dev: Vec<f64> = sorted.iter().map(|x| (x - med).abs()).collect();
-        let mad = median(&mut dev);
+        let (med, mad) = median_mad(&self.normal);
         let (mut rel, mut abs) = (rule.rel, rule.abs);
         if let Some(n) = requests.filter(|n| n.is_finite()) {
             let n = n.max(1.0);

@@ -174,12 +174,13 @@ impl Analyzer {
 
     /// Signals with detector state, and the bytes that state holds (detectors and map entries).
     pub fn detector_state(&self) -> (usize, usize) {
-        let entry = std::mem::size_of::<SignalKey>() + std::mem::size_of::<SignalDetector>();
+        // A map entry is its key plus the detector (whose own size `state_bytes` counts).
         let bytes = self
             .detectors
             .iter()
             .map(|(k, d)| {
-                d.state_bytes() + entry - std::mem::size_of::<SignalDetector>()
+                d.state_bytes()
+                    + std::mem::size_of::<SignalKey>()
                     + k.entity.namespace.capacity()
                     + k.entity.name.capacity()
             })

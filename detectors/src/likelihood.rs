@@ -54,18 +54,22 @@ pub struct Likelihood {
     n: usize,
 }
 
+/// The `t`-polynomial of the Chebyshev fit of `erfc` (Numerical Recipes' `erfcc` form).
+fn chebyshev(t: f64) -> f64 {
+    t * (1.000_023_68
+        + t * (0.374_091_96
+            + t * (0.096_784_18
+                + t * (-0.186_288_06
+                    + t * (0.278_868_07
+                        + t * (-1.135_203_98
+                            + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))))
+}
+
 /// Complementary error function (Chebyshev fit, fractional error below 1.2e-7).
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let poly = -z * z - 1.265_512_23 + chebyshev(t);
     let r = t * poly.exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }
@@ -83,14 +87,7 @@ pub fn neg_log10_tail(z: f64) -> f64 {
     }
     // ln(erfc(x)) = ln(t) - x^2 + poly for the same fit, without underflow.
     let t = 1.0 / (1.0 + 0.5 * x);
-    let poly = -1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let poly = -1.265_512_23 + chebyshev(t);
     let ln_q = (0.5f64).ln() + t.ln() - x * x + poly;
     -ln_q / std::f64::consts::LN_10
 }

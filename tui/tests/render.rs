@@ -35,6 +35,19 @@ fn unicode_width(s: &str) -> usize {
     ratatui::text::Span::raw(s).width()
 }
 
+/// Column and row of the first cell of `needle` on screen.
+fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
+    for y in 0..buf.area.height {
+        let row: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        if let Some(col) = row.find(needle) {
+            return (row[..col].chars().count() as u16, y);
+        }
+    }
+    panic!("{needle} not found");
+}
+
 fn draw(app: &App, width: u16, height: u16) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| tui::render(app, f)).unwrap();
@@ -122,17 +135,7 @@ fn budget_bar_is_coloured_by_budget_left() {
     use ratatui::style::Color;
     let a = app();
     let buf = draw(&a, 120, 40);
-    let find = |needle: &str| -> (u16, u16) {
-        for y in 0..buf.area.height {
-            let row: String = (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect();
-            if let Some(col) = row.find(needle) {
-                return (row[..col].chars().count() as u16, y);
-            }
-        }
-        panic!("{needle} not found");
-    };
+    let find = |needle: &str| find(&buf, needle);
     // 93% left: green; 38% left: yellow; the paging row's marker: red.
     let (_, y) = find("avail 99.9%");
     let bar_x = (0..buf.area.width)
@@ -200,17 +203,7 @@ fn health_is_coloured() {
     use ratatui::style::Color;
     let a = app();
     let buf = draw(&a, 120, 40);
-    let find = |needle: &str| -> (u16, u16) {
-        for y in 0..buf.area.height {
-            let row: String = (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect();
-            if let Some(col) = row.find(needle) {
-                return (row[..col].chars().count() as u16, y);
-            }
-        }
-        panic!("{needle} not found");
-    };
+    let find = |needle: &str| find(&buf, needle);
     let (x, y) = find("✖ paymentservice");
     assert_eq!(buf[(x, y)].fg, Color::Red);
     let (x, y) = find("● adservice");
