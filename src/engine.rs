@@ -59,6 +59,8 @@ impl EngineConfig {
 #[derive(Debug)]
 pub struct Engine {
     collector: Collector,
+    /// Sources that add inventory and change events to each observation (Kubernetes).
+    enrichers: Vec<Box<dyn collector::source::Enricher>>,
     analyzer: Analyzer,
 }
 
@@ -66,15 +68,31 @@ impl Engine {
     pub fn new(cfg: &EngineConfig) -> Self {
         Self {
             collector: Collector::new(cfg.scrape.clone(), cfg.collector),
+            enrichers: Vec::new(),
             analyzer: Analyzer::new(cfg.analyzer).with_rules(cfg.rules.clone(), cfg.slos.clone()),
         }
+    }
+
+    /// Add a source polled every cycle (Prometheus HTTP API, broker monitoring, ...).
+    pub fn add_source(&mut self, source: Arc<dyn collector::source::PullSource>) {
+        self.collector.add_source(source);
+    }
+
+    /// Add a source that enriches every observation (Kubernetes inventory and changes).
+    pub fn add_enricher(&mut self, e: Box<dyn collector::source::Enricher>) {
+        self.enrichers.push(e);
     }
 
     /// Run one cycle for the moment `now_ms` (Unix ms; the wall clock, or a virtual one).
     pub async fn cycle(&mut self, now_ms: i64) -> Result<Arc<Snapshot>, EngineError> {
         self.collector.collect(now_ms).await;
-        let obs = self.collector.observe(now_ms)?;
-        Ok(Arc::new(self.analyzer.step(&obs, self.collector.sources())))
+        let mut obs = self.collector.observe(now_ms)?;
+        let mut sources = self.collector.sources().to_vec();
+        for e in &mut self.enrichers {
+            e.enrich(&mut obs, now_ms);
+            sources.push(e.status());
+        }
+        Ok(Arc::new(self.analyzer.step(&obs, &sources)))
     }
 
     /// Incidents opened since the engine started.

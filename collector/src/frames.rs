@@ -98,6 +98,10 @@ fn label_column(label: &str) -> String {
 pub struct FamilyFrame {
     pub kind: MetricType,
     pub df: DataFrame,
+    /// Values are per-second rates computed by the source (PromQL `rate()` pushed down), not
+    /// raw counters: [`Window::rate_by`] takes the newest value and [`Window::increase_by`]
+    /// multiplies it by the window.
+    pub rated: bool,
     /// Number of appended chunks since the last rechunk.
     chunks: usize,
 }
@@ -130,6 +134,26 @@ impl FrameStore {
         exp: &Exposition<'_>,
         default_ts_ms: i64,
         target_labels: &[(&str, &str)],
+    ) -> Result<usize, FrameError> {
+        self.append_as(exp, default_ts_ms, target_labels, false)
+    }
+
+    /// Append samples whose values are per-second rates computed by the source (see
+    /// [`FamilyFrame::rated`]); counter families keep their `_total` frame name.
+    pub fn append_rated(
+        &mut self,
+        exp: &Exposition<'_>,
+        default_ts_ms: i64,
+    ) -> Result<usize, FrameError> {
+        self.append_as(exp, default_ts_ms, &[], true)
+    }
+
+    fn append_as(
+        &mut self,
+        exp: &Exposition<'_>,
+        default_ts_ms: i64,
+        target_labels: &[(&str, &str)],
+        rated: bool,
     ) -> Result<usize, FrameError> {
         let mut batches: HashMap<&str, Batch> = HashMap::new();
         let mut n = 0;
@@ -165,6 +189,7 @@ impl FrameStore {
             match self.families.get_mut(name) {
                 Some(ff) => {
                     ff.kind = kind;
+                    ff.rated = rated;
                     let aligned = align(&mut ff.df, chunk).map_err(err)?;
                     ff.df.vstack_mut_owned(aligned).map_err(err)?;
                     ff.chunks += 1;
@@ -179,6 +204,7 @@ impl FrameStore {
                         FamilyFrame {
                             kind,
                             df: chunk,
+                            rated,
                             chunks: 1,
                         },
                     );
@@ -270,7 +296,10 @@ impl FrameStore {
             .select(cols)
             .collect()
             .map_err(err)?;
-        Window::from_frame(&df).map_err(err)
+        let mut w = Window::from_frame(&df).map_err(err)?;
+        w.rated = ff.rated;
+        w.span_ms = to_ms.saturating_sub(from_ms);
+        Ok(w)
     }
 }
 
@@ -303,6 +332,10 @@ pub struct Window {
     pub value: Vec<f64>,
     /// Label name -> per-row value.
     pub labels: BTreeMap<String, Vec<Option<String>>>,
+    /// Values are per-second rates from the source (see [`FamilyFrame::rated`]).
+    pub rated: bool,
+    /// Width of the window asked for, ms (what a rated value is multiplied by for an increase).
+    pub span_ms: i64,
 }
 
 impl Window {
@@ -334,6 +367,8 @@ impl Window {
             sample,
             value,
             labels,
+            rated: false,
+            span_ms: 0,
         })
     }
 
@@ -374,6 +409,12 @@ impl Window {
     /// Counter increase over the rows of one series, counting a drop as a reset (PromQL
     /// `increase` without extrapolation). Returns (increase, covered milliseconds).
     pub fn increase(&self, rows: &[usize]) -> Option<(f64, i64)> {
+        if self.rated {
+            // The newest rate, over the window asked for.
+            let v = self.value[*rows.last()?];
+            return (v.is_finite() && self.span_ms > 0)
+                .then(|| (v * self.span_ms as f64 / 1000.0, self.span_ms));
+        }
         if rows.len() < 2 {
             return None;
         }

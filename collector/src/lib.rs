@@ -23,11 +23,14 @@ pub mod frames;
 pub mod model;
 pub mod observe;
 pub mod scrape;
+pub mod source;
 
 use frames::FrameStore;
 use model::SourceStatus;
 use observe::{Observation, ObserveOptions};
 use scrape::{Scraper, Target};
+use source::PullSource;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Errors of the collector as a whole.
@@ -61,6 +64,8 @@ impl Default for CollectorOptions {
 #[derive(Debug)]
 pub struct Collector {
     targets: Vec<Target>,
+    /// Sources other than scrapes; their statuses follow the targets' in `status`.
+    pulls: Vec<Arc<dyn PullSource>>,
     scraper: Scraper,
     store: FrameStore,
     status: Vec<SourceStatus>,
@@ -89,6 +94,7 @@ impl Collector {
             .collect();
         Self {
             targets,
+            pulls: Vec::new(),
             scraper: Scraper::new(),
             store: FrameStore::new(opts.retention_ms),
             status,
@@ -96,26 +102,61 @@ impl Collector {
         }
     }
 
-    /// Scrape every target concurrently and append what parsed. A failing target is marked
-    /// stale with the reason; the others are unaffected. `now_ms` stamps samples that carry no
-    /// timestamp of their own.
+    /// Add a non-scrape source (Prometheus HTTP API, broker monitoring endpoints, ...).
+    pub fn add_source(&mut self, source: Arc<dyn PullSource>) {
+        self.status.push(SourceStatus {
+            name: source.name().to_owned(),
+            last_success_ms: None,
+            stale: true,
+            last_error: None,
+            samples: 0,
+            duration_ms: 0,
+        });
+        self.pulls.push(source);
+    }
+
+    /// Collect from every target and source concurrently and append what parsed. A failing
+    /// one is marked stale with the reason; the others are unaffected. `now_ms` stamps samples
+    /// that carry no timestamp of their own.
     pub async fn collect(&mut self, now_ms: i64) {
+        enum Got {
+            Scrape(Result<scrape::Fetched, scrape::ScrapeError>),
+            Pull(Result<source::Samples, String>),
+        }
         let mut set = tokio::task::JoinSet::new();
         for (i, t) in self.targets.iter().enumerate() {
             let (scraper, t) = (self.scraper.clone(), t.clone());
-            set.spawn(async move { (i, scraper.fetch(&t).await) });
+            set.spawn(async move {
+                let (r, took) = scraper.fetch(&t).await;
+                (i, (Got::Scrape(r), took))
+            });
         }
-        let mut results = Vec::with_capacity(self.targets.len());
+        let n = self.targets.len();
+        let timeout = self.opts.timeout;
+        for (j, p) in self.pulls.iter().enumerate() {
+            let p = Arc::clone(p);
+            set.spawn(async move {
+                let start = std::time::Instant::now();
+                let r = tokio::time::timeout(timeout, p.pull(now_ms))
+                    .await
+                    .unwrap_or_else(|_| Err(format!("timed out after {} ms", timeout.as_millis())));
+                (n + j, (Got::Pull(r), start.elapsed()))
+            });
+        }
+        let mut results = Vec::with_capacity(self.status.len());
         while let Some(joined) = set.join_next().await {
             if let Ok(r) = joined {
                 results.push(r);
             }
         }
         results.sort_by_key(|(i, _)| *i);
-        for (i, (res, took)) in results {
-            let outcome = res
-                .map_err(|e| e.to_string())
-                .and_then(|f| self.ingest(&f, now_ms));
+        for (i, (got, took)) in results {
+            let outcome = match got {
+                Got::Scrape(res) => res
+                    .map_err(|e| e.to_string())
+                    .and_then(|f| self.ingest(&f, now_ms)),
+                Got::Pull(res) => res.and_then(|s| self.ingest_samples(&s, now_ms)),
+            };
             let st = &mut self.status[i];
             st.duration_ms = took.as_millis() as u64;
             match outcome {
@@ -146,6 +187,18 @@ impl Collector {
         self.store
             .append(&exp, now_ms, &[])
             .map_err(|e| e.to_string())
+    }
+
+    fn ingest_samples(&mut self, s: &source::Samples, now_ms: i64) -> Result<usize, String> {
+        let raw = self
+            .store
+            .append(&s.as_exposition(false), now_ms, &[])
+            .map_err(|e| e.to_string())?;
+        let rated = self
+            .store
+            .append_rated(&s.as_exposition(true), now_ms)
+            .map_err(|e| e.to_string())?;
+        Ok(raw + rated)
     }
 
     /// Topology and signals at `now_ms` from what has been collected.
