@@ -62,6 +62,8 @@ pub struct Engine {
     /// Sources that add inventory and change events to each observation (Kubernetes).
     enrichers: Vec<Box<dyn collector::source::Enricher>>,
     analyzer: Analyzer,
+    /// When recording: the change events of the last observation.
+    recorded_changes: Option<Vec<collector::model::ChangeEvent>>,
 }
 
 impl Engine {
@@ -69,6 +71,7 @@ impl Engine {
         Self {
             collector: Collector::new(cfg.scrape.clone(), cfg.collector),
             enrichers: Vec::new(),
+            recorded_changes: None,
             analyzer: Analyzer::new(cfg.analyzer).with_rules(cfg.rules.clone(), cfg.slos.clone()),
         }
     }
@@ -92,7 +95,27 @@ impl Engine {
             e.enrich(&mut obs, now_ms);
             sources.push(e.status());
         }
-        Ok(Arc::new(self.analyzer.step(&obs, &sources)))
+        if let Some(c) = &mut self.recorded_changes {
+            c.clone_from(&obs.changes);
+        }
+        let mut snap = self.analyzer.step(&obs, &sources);
+        snap.collector = self.collector.stats();
+        Ok(Arc::new(snap))
+    }
+
+    /// Keep what every source gives from now on, for [`Engine::recorded`].
+    pub fn start_recording(&mut self) {
+        self.collector.start_recording();
+        self.recorded_changes = Some(Vec::new());
+    }
+
+    /// What the last cycle saw, as a recording cycle at `ts_ms` (empty unless recording).
+    pub fn recorded(&self, ts_ms: i64) -> collector::record::Cycle {
+        collector::record::Cycle {
+            ts_ms,
+            sources: self.collector.recorded().to_vec(),
+            changes: self.recorded_changes.clone().unwrap_or_default(),
+        }
     }
 
     /// Incidents opened since the engine started.

@@ -7,3 +7,4 @@
 pub mod engine;
 pub mod eval;
 pub mod rcaeval;
+pub mod replay;

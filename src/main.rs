@@ -3,8 +3,9 @@
 mod config_cmd;
 mod nab;
 mod snapshot_cmd;
+mod sources;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use opscope::engine::{self, Engine, EngineConfig};
 use opscope::eval;
@@ -40,8 +41,15 @@ enum Command {
     Demo(DemoArgs),
     /// Serve the simulated cluster's /metrics alone on a loopback port
     Sim(SimArgs),
-    /// The terminal console on real /metrics targets
+    /// The terminal console on the named sources (scrape targets, Prometheus, Kubernetes;
+    /// the simulator when none is named)
     Tui(TuiArgs),
+    /// Headless: the engine on the named sources plus the HTTP API (`GET /api/v1/snapshot`,
+    /// `POST /api/v1/annotations` for deploy tools), until Ctrl-C
+    Run(RunArgs),
+    /// Write what the collector sees (samples, failures, change events) to a Parquet file,
+    /// cycle by cycle; replay it with `tui --replay FILE` or `snapshot --replay FILE`
+    Record(RecordArgs),
     /// Collect once (or for --wait), analyse, print entities, edges, incidents and sources,
     /// and exit: 0 when it ran, 1 on bad arguments, 2 when every source failed
     Snapshot(snapshot_cmd::SnapshotArgs),
@@ -140,14 +148,36 @@ struct RcaArgs {
 }
 
 #[derive(Args)]
+struct RunArgs {
+    /// Address of the HTTP API (a non-loopback address requires a token)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Environment variable holding the API bearer token (default: OPSCOPE_API_TOKEN if set)
+    #[arg(long, value_name = "NAME", conflicts_with = "api_token_file")]
+    api_token_env: Option<String>,
+    /// File holding the API bearer token
+    #[arg(long, value_name = "FILE")]
+    api_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    sources: sources::SourceArgs,
+}
+
+#[derive(Args)]
+struct RecordArgs {
+    /// The Parquet file to write (replaced if it exists)
+    #[arg(long, value_name = "FILE.parquet")]
+    out: PathBuf,
+    /// Stop after this long (default: until Ctrl-C)
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+    #[command(flatten)]
+    sources: sources::SourceArgs,
+}
+
+#[derive(Args)]
 struct TuiArgs {
-    /// A Prometheus/OpenMetrics endpoint to scrape (repeatable; default: the config's
-    /// `sources.scrape`)
-    #[arg(long = "scrape", value_name = "URL")]
-    scrape: Vec<String>,
-    /// Time between engine cycles (default: the config's `sources.interval`, 15 s)
-    #[arg(long, value_parser = humantime::parse_duration)]
-    interval: Option<Duration>,
+    #[command(flatten)]
+    sources: sources::SourceArgs,
 }
 
 #[derive(Subcommand)]
@@ -268,6 +298,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo(a, &load_config(config.as_deref())?),
         Command::Sim(a) => sim(a),
         Command::Tui(a) => tui_cmd(a, &load_config(config.as_deref())?),
+        Command::Run(a) => {
+            init_logs(false)?;
+            run_cmd(a, &load_config(config.as_deref())?)
+        }
+        Command::Record(a) => {
+            init_logs(false)?;
+            record_cmd(a, &load_config(config.as_deref())?)
+        }
         Command::Snapshot(a) => {
             init_logs(false)?;
             snapshot_cmd::run(a, &load_config(config.as_deref())?)
@@ -370,7 +408,9 @@ fn demo(a: DemoArgs, config: &opscope_config::Config) -> Result<()> {
         humantime::format_duration(a.fault.fault_after),
         url
     );
-    let result = console(&rt, vec![url], a.interval, title, config);
+    let mut cfg = EngineConfig::for_interval(vec![url], a.interval);
+    sources::apply_limits(&mut cfg, config);
+    let result = console(&rt, Engine::new(&cfg), a.interval, title);
     drop(server);
     rt.shutdown_timeout(Duration::from_secs(1));
     if let (Err(_), Some(p)) = (&result, log) {
@@ -380,41 +420,211 @@ fn demo(a: DemoArgs, config: &opscope_config::Config) -> Result<()> {
 }
 
 fn tui_cmd(a: TuiArgs, config: &opscope_config::Config) -> Result<()> {
-    let scrape = if a.scrape.is_empty() {
-        config.sources.scrape.clone()
-    } else {
-        a.scrape
-    };
-    if scrape.is_empty() {
-        bail!("no targets: pass --scrape URL (repeatable) or set sources.scrape in the config");
+    if let Some(path) = &a.sources.replay {
+        return tui_replay(path, a.sources.speed, config);
     }
-    let interval = a.interval.unwrap_or(config.sources.interval.0);
-    for u in &scrape {
-        let ok = u.starts_with("http://") || u.starts_with("https://");
-        if !ok {
-            bail!("--scrape {u:?}: expected an http:// URL of a /metrics endpoint");
-        }
-    }
+    let plan = a.sources.plan(config)?;
     init_logs(true)?;
     let rt = runtime()?;
-    let title = format!("opscope — {} target(s)", scrape.len());
-    let r = console(&rt, scrape, interval, title, config);
+    let started = rt.block_on(sources::start(&plan, config))?;
+    let title = format!("opscope — {}", started.describe);
+    let r = console(&rt, started.engine, plan.interval, title);
+    drop(started.sim);
     rt.shutdown_timeout(Duration::from_secs(1));
     r
+}
+
+/// A recording in the console, with pause, speed and seek.
+fn tui_replay(path: &std::path::Path, speed: f64, config: &opscope_config::Config) -> Result<()> {
+    let replay = opscope::replay::Replay::load(path)
+        .with_context(|| format!("--replay {}", path.display()))?;
+    let mut cfg = replay.engine_config();
+    sources::apply_limits(&mut cfg, config);
+    init_logs(true)?;
+    let rt = runtime()?;
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+    let (status_tx, status_rx) = tokio::sync::watch::channel(tui::replay::ReplayStatus::default());
+    let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+    let title = format!(
+        "opscope replay — {} ({} cycles, {})",
+        path.display(),
+        replay.times().len(),
+        replay.sources().join(", ")
+    );
+    rt.spawn(async move {
+        if let Err(e) = replay.play(&cfg, speed, tx, status_tx, cmd_rx).await {
+            tracing::error!(error = %e, "replay stopped");
+        }
+    });
+    let r = tui::run(
+        rx,
+        tui::TuiOptions {
+            title,
+            tick: Duration::from_millis(250),
+            replay: Some(tui::replay::ReplayControls {
+                commands: cmd_tx,
+                status: status_rx,
+            }),
+        },
+    )
+    .context("terminal UI");
+    rt.shutdown_timeout(Duration::from_secs(1));
+    r
+}
+
+/// The API token from a file or an environment variable; never printed.
+fn api_token(env: Option<&str>, file: Option<&std::path::Path>) -> Result<Option<Arc<str>>> {
+    let raw = match (env, file) {
+        (_, Some(f)) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("--api-token-file {}", f.display()))?,
+        ),
+        (Some(name), None) => Some(
+            std::env::var(name)
+                .with_context(|| format!("--api-token-env {name}: the variable is not set"))?,
+        ),
+        (None, None) => std::env::var("OPSCOPE_API_TOKEN").ok(),
+    };
+    match raw.map(|t| t.trim().to_owned()) {
+        Some(t) if t.len() < 16 => anyhow::bail!("the API token must be at least 16 characters"),
+        Some(t) => Ok(Some(Arc::from(t))),
+        None => Ok(None),
+    }
+}
+
+/// `opscope run`: engine + API, headless, until Ctrl-C.
+fn run_cmd(a: RunArgs, config: &opscope_config::Config) -> Result<()> {
+    let token = api_token(a.api_token_env.as_deref(), a.api_token_file.as_deref())?;
+    let plan = a.sources.plan(config)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let started = sources::start(&plan, config).await?;
+        let (mut engine, sim) = (started.engine, started.sim);
+        let annotations = web::Annotations::default();
+        engine.add_enricher(Box::new(annotations.feed()));
+        let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+        let has_token = token.is_some();
+        let server = web::serve(
+            a.listen,
+            web::ApiState {
+                snapshot: rx,
+                annotations,
+                token,
+                protect_reads: false,
+            },
+        )
+        .await
+        .context("starting the HTTP API")?;
+        eprintln!(
+            "opscope running on {} every {}; API on http://{}/api/v1/snapshot{}",
+            started.describe,
+            humantime::format_duration(plan.interval),
+            server.addr,
+            if has_token {
+                ", annotations: POST /api/v1/annotations"
+            } else {
+                " (no token: annotations disabled; set OPSCOPE_API_TOKEN)"
+            }
+        );
+        let engine_task = tokio::spawn(engine::run(engine, plan.interval, tx));
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        engine_task.abort();
+        drop(server);
+        if let Some(s) = sim {
+            s.shutdown().await;
+        }
+        Ok(())
+    })
+}
+
+/// `opscope record`: collect on the wall clock, write each cycle, show progress on stderr.
+fn record_cmd(a: RecordArgs, config: &opscope_config::Config) -> Result<()> {
+    if a.sources.replay.is_some() {
+        anyhow::bail!("record watches live sources; --replay cannot be recorded again");
+    }
+    let plan = a.sources.plan(config)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let started = sources::start(&plan, config).await?;
+        let (mut engine, sim) = (started.engine, started.sim);
+        engine.start_recording();
+        let mut rec = collector::record::Recorder::create(&a.out)
+            .with_context(|| format!("--out {}", a.out.display()))?;
+        let bar = match a.duration {
+            Some(d) => indicatif::ProgressBar::new(d.as_secs().max(1)),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} recording {elapsed_precise} [{bar:30}] {pos}/{len}s {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        eprintln!(
+            "recording {} every {} into {} (Ctrl-C stops)",
+            started.describe,
+            humantime::format_duration(plan.interval),
+            a.out.display()
+        );
+        let start = std::time::Instant::now();
+        let mut tick = tokio::time::interval(plan.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut ctrl_c => break,
+            }
+            let now = engine::wall_ms();
+            let snap = engine.cycle(now).await.context("engine cycle")?;
+            rec.write(&engine.recorded(now))
+                .with_context(|| format!("writing {}", a.out.display()))?;
+            let stale = snap.sources.iter().filter(|s| s.stale).count();
+            bar.set_position(start.elapsed().as_secs());
+            bar.set_message(format!(
+                "{} cycles, {} rows, {} open incident(s){}",
+                rec.cycles(),
+                rec.rows(),
+                snap.open_incidents().count(),
+                if stale > 0 {
+                    format!(", {stale} source(s) stale")
+                } else {
+                    String::new()
+                }
+            ));
+            if a.duration.is_some_and(|d| start.elapsed() >= d) {
+                break;
+            }
+        }
+        let (cycles, rows) = (rec.cycles(), rec.rows());
+        let bytes = rec
+            .finish()
+            .with_context(|| format!("finishing {}", a.out.display()))?;
+        bar.finish_and_clear();
+        eprintln!(
+            "wrote {}: {cycles} cycles, {rows} rows, {} (replay: opscope tui --replay {})",
+            a.out.display(),
+            collector::model::format_bytes(bytes as f64),
+            a.out.display()
+        );
+        if let Some(s) = sim {
+            s.shutdown().await;
+        }
+        Ok(())
+    })
 }
 
 /// Engine in the background, terminal UI in the foreground until the user quits.
 fn console(
     rt: &tokio::runtime::Runtime,
-    scrape: Vec<String>,
+    engine: Engine,
     interval: Duration,
     title: String,
-    config: &opscope_config::Config,
 ) -> Result<()> {
-    let mut cfg = EngineConfig::for_interval(scrape, interval);
-    cfg.rules = config.rules.clone();
-    cfg.slos = config.slos.clone();
-    let engine = Engine::new(&cfg);
     let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
     rt.spawn(engine::run(engine, interval, tx));
     tui::run(
@@ -422,6 +632,7 @@ fn console(
         tui::TuiOptions {
             title,
             tick: Duration::from_millis(250),
+            ..Default::default()
         },
     )
     .context("terminal UI")

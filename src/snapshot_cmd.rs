@@ -4,22 +4,16 @@
 //! Exit codes: 0 when it ran, 1 on bad arguments or a failure of opscope itself, 2 when every
 //! source failed (each one with its reason on stderr), so scripts and CI can branch on it.
 
+use crate::sources::{self, SourceArgs, SourcePlan};
 use analytics::model::{EntityHealth, Health, Incident, IncidentStatus, Snapshot};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use collector::model::{Edge, EdgeKind, EntityId, SignalKind, SourceStatus};
-use opscope::engine::{self, Engine, EngineConfig};
+use opscope::engine;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::time::Duration;
-
-/// Default time between the two cycles of a snapshot on the simulator.
-const SIM_INTERVAL: Duration = Duration::from_secs(5);
-
-/// How long the embedded simulator has been running when the snapshot starts, ms.
-const SIM_HISTORY_MS: i64 = 60_000;
 
 /// Exit code when every source failed.
 pub const EXIT_SOURCES_FAILED: i32 = 2;
@@ -27,120 +21,16 @@ pub const EXIT_SOURCES_FAILED: i32 = 2;
 /// Arguments of `opscope snapshot`.
 #[derive(Args)]
 pub struct SnapshotArgs {
-    /// A Prometheus/OpenMetrics endpoint to scrape (repeatable; default: the config's
-    /// `sources.scrape`, else the simulator)
-    #[arg(long = "scrape", value_name = "URL")]
-    scrape: Vec<String>,
-    /// Add the embedded simulated shop cluster on loopback (real clock) as a source; the default
-    /// when neither --scrape nor the config names a source
-    #[arg(long)]
-    sim: bool,
-    /// Fault scenario of the simulator, active from its start (see `opscope sim
-    /// --list-scenarios`)
-    #[arg(long, value_name = "NAME")]
-    scenario: Option<String>,
+    #[command(flatten)]
+    sources: SourceArgs,
     /// Keep collecting for this long (a cycle every --interval, at least two cycles), e.g. 1m.
     /// Without it: two cycles one interval apart, since rates need two scrapes
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     wait: Option<Duration>,
-    /// Time between cycles (default: 5 s with the simulator alone, else the config's
-    /// `sources.interval`, 15 s)
-    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
-    interval: Option<Duration>,
     /// One JSON document instead of text: {"ts_ms", "cycles", "sources", "entities", "edges",
-    /// "signals", "incidents", "slos", "alerts", "burn_alerts", "changes"}
+    /// "signals", "incidents", "slos", "alerts", "burn_alerts", "changes", "collector"}
     #[arg(long)]
     json: bool,
-}
-
-/// The simulator to start, if any.
-#[derive(Debug, Clone, PartialEq)]
-struct SimChoice {
-    scenario: String,
-    seed: u64,
-}
-
-/// What to collect from and how, resolved from the arguments and the configuration.
-#[derive(Debug, Clone, PartialEq)]
-struct Plan {
-    scrape: Vec<String>,
-    sim: Option<SimChoice>,
-    interval: Duration,
-    /// Number of engine cycles, at least 2.
-    cycles: u32,
-}
-
-/// Check that `u` looks like an http(s) URL with a host.
-fn check_url(u: &str) -> Result<()> {
-    let rest = u
-        .strip_prefix("http://")
-        .or_else(|| u.strip_prefix("https://"));
-    let Some(rest) = rest else {
-        bail!("--scrape {u:?}: expected an http:// or https:// URL of a /metrics endpoint");
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
-        bail!("--scrape {u:?}: the URL has no host");
-    }
-    if u.chars().any(char::is_whitespace) {
-        bail!("--scrape {u:?}: the URL contains whitespace");
-    }
-    Ok(())
-}
-
-/// Resolve the sources, interval and number of cycles; every error is a bad argument.
-fn plan(a: &SnapshotArgs, config: &opscope_config::Config) -> Result<Plan> {
-    for u in &a.scrape {
-        check_url(u)?;
-    }
-    let scrape = if a.scrape.is_empty() && !a.sim {
-        config.sources.scrape.clone()
-    } else {
-        a.scrape.clone()
-    };
-    let from_config_sim = a.scrape.is_empty() && !a.sim && config.sources.sim.is_some();
-    let want_sim = a.sim || scrape.is_empty() || from_config_sim;
-    if a.scenario.is_some() && !want_sim {
-        bail!("--scenario applies to the simulator: add --sim");
-    }
-    let sim = want_sim.then(|| {
-        let cfg = config.sources.sim.as_ref();
-        SimChoice {
-            scenario: a
-                .scenario
-                .clone()
-                .or_else(|| cfg.map(|s| s.scenario.clone()))
-                .unwrap_or_else(|| "none".to_owned()),
-            seed: cfg.map_or(1, |s| s.seed),
-        }
-    });
-    if let Some(s) = &sim
-        && !fixtures::scenarios().iter().any(|k| k.name == s.scenario)
-    {
-        let known: Vec<&str> = fixtures::scenarios().iter().map(|k| k.name).collect();
-        bail!(
-            "--scenario {:?}: unknown (known: {})",
-            s.scenario,
-            known.join(", ")
-        );
-    }
-    let interval = match a.interval {
-        Some(i) => i,
-        None if sim.is_some() && scrape.is_empty() => SIM_INTERVAL,
-        None => config.sources.interval.0,
-    };
-    if interval < Duration::from_millis(100) {
-        bail!(
-            "--interval {}: must be at least 100ms",
-            humantime::format_duration(interval)
-        );
-    }
-    Ok(Plan {
-        scrape,
-        sim,
-        interval,
-        cycles: cycles(a.wait, interval),
-    })
 }
 
 /// Cycles at 0, I, 2I, ... until `wait` has passed; at least two (rates need two scrapes).
@@ -154,15 +44,29 @@ fn cycles(wait: Option<Duration>, interval: Duration) -> u32 {
 /// Run `opscope snapshot`. Returns normally after printing (exit 0); exits the process with
 /// [`EXIT_SOURCES_FAILED`] when every source failed.
 pub fn run(a: SnapshotArgs, config: &opscope_config::Config) -> Result<()> {
-    let plan = plan(&a, config)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let snap = rt.block_on(collect(&plan, config, a.wait.is_some()));
+    let (snap, cycles) = if let Some(path) = &a.sources.replay {
+        // The whole recording, as fast as it computes; the state at its end.
+        let replay = opscope::replay::Replay::load(path)
+            .with_context(|| format!("--replay {}", path.display()))?;
+        let mut cfg = replay.engine_config();
+        sources::apply_limits(&mut cfg, config);
+        let snap = rt
+            .block_on(replay.run_to_end(&cfg))
+            .context("replaying the recording")?;
+        let n = u32::try_from(replay.times().len()).unwrap_or(u32::MAX);
+        (snap, n)
+    } else {
+        let plan = a.sources.plan(config)?;
+        let n_cycles = cycles(a.wait, plan.interval);
+        let snap = rt.block_on(collect(&plan, n_cycles, config, a.wait.is_some()));
+        snap?
+    };
     rt.shutdown_timeout(Duration::from_secs(1));
-    let (snap, cycles) = snap?;
     let text = if a.json {
         let doc = JsonReport::new(&snap, cycles);
         let mut t = serde_json::to_string_pretty(&doc).context("encoding the snapshot")?;
@@ -194,44 +98,18 @@ fn write_stdout(text: &str) -> Result<()> {
 /// Start the simulator if planned, run the engine cycles, return the last snapshot and the
 /// number of cycles run.
 async fn collect(
-    plan: &Plan,
+    plan: &SourcePlan,
+    cycles: u32,
     config: &opscope_config::Config,
     waiting: bool,
 ) -> Result<(std::sync::Arc<Snapshot>, u32)> {
-    let mut scrape = plan.scrape.clone();
-    let server = match &plan.sim {
-        Some(s) => {
-            let sim = fixtures::Simulator::new(fixtures::SimConfig {
-                scenario: s.scenario.clone(),
-                seed: s.seed,
-                // Started a minute ago, so that its counters already have traffic behind
-                // them at the first scrape (a brand-new mesh reports no requests yet).
-                start_ms: engine::wall_ms() - SIM_HISTORY_MS,
-                fault_after_ms: 0,
-                fault_duration_ms: 24 * 3_600_000,
-            })
-            .with_context(|| format!("starting the simulator (scenario {:?})", s.scenario))?;
-            let server = fixtures::serve(
-                sim,
-                fixtures::Clock::Real,
-                SocketAddr::from(([127, 0, 0, 1], 0)),
-            )
-            .await
-            .context("starting the simulated cluster on loopback")?;
-            scrape.push(format!("{}/metrics", server.url()));
-            Some(server)
-        }
-        None => None,
-    };
-    let mut cfg = EngineConfig::for_interval(scrape, plan.interval);
-    cfg.rules = config.rules.clone();
-    cfg.slos = config.slos.clone();
-    let mut engine = Engine::new(&cfg);
+    let started = sources::start(plan, config).await?;
+    let (mut engine, server) = (started.engine, started.sim);
     let mut tick = tokio::time::interval(plan.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last = None;
     let mut done = 0;
-    for n in 0..plan.cycles {
+    for n in 0..cycles {
         tick.tick().await;
         let snap = engine
             .cycle(engine::wall_ms())
@@ -320,6 +198,7 @@ struct JsonReport<'a> {
     alerts: &'a [analytics::rules::Alert],
     burn_alerts: &'a [analytics::slo::BurnAlert],
     changes: &'a [collector::model::ChangeEvent],
+    collector: &'a collector::model::CollectorStats,
 }
 
 impl<'a> JsonReport<'a> {
@@ -353,6 +232,7 @@ impl<'a> JsonReport<'a> {
             alerts: &s.alerts,
             burn_alerts: &s.burn_alerts,
             changes: &s.changes,
+            collector: &s.collector,
         }
     }
 }
@@ -420,6 +300,30 @@ fn render_text(s: &Snapshot, cycles: u32) -> String {
             let _ = write!(o, "  last error: {e}");
         }
         let _ = writeln!(o);
+    }
+    let c = &s.collector;
+    if c.max_series > 0 {
+        let _ = writeln!(
+            o,
+            "  collector: {} series (limit {}), frames ~{}",
+            c.series,
+            c.max_series,
+            collector::model::format_bytes(c.frame_bytes as f64)
+        );
+    }
+    if c.dropped_samples_total > 0 {
+        let _ = writeln!(
+            o,
+            "  WARNING series limit reached: {} samples of new series dropped (raise limits.max_series)",
+            c.dropped_samples_total
+        );
+    }
+    if c.over_sample_limit_total > 0 {
+        let _ = writeln!(
+            o,
+            "  WARNING {} collection(s) refused over the per-target limit of {} samples (limits.samples_per_target)",
+            c.over_sample_limit_total, c.samples_per_target
+        );
     }
 
     let _ = writeln!(o, "\nENTITIES");
@@ -697,6 +601,7 @@ mod tests {
             "incidents",
             "slos",
             "alerts",
+            "collector",
         ] {
             assert!(v.get(k).is_some(), "missing {k}: {v}");
         }
@@ -731,56 +636,5 @@ mod tests {
         assert_eq!(cycles(Some(s(5)), s(5)), 2);
         assert_eq!(cycles(Some(s(6)), s(5)), 3);
         assert_eq!(cycles(Some(s(60)), s(15)), 5);
-    }
-
-    fn args(scrape: &[&str], sim: bool, scenario: Option<&str>) -> SnapshotArgs {
-        SnapshotArgs {
-            scrape: scrape.iter().map(|s| (*s).to_owned()).collect(),
-            sim,
-            scenario: scenario.map(str::to_owned),
-            wait: None,
-            interval: None,
-            json: false,
-        }
-    }
-
-    #[test]
-    fn sources_come_from_flags_then_config_then_the_simulator() {
-        let mut config = opscope_config::Config::default();
-        let p = plan(&args(&[], false, None), &config).expect("plan");
-        assert_eq!(p.scrape, Vec::<String>::new());
-        assert_eq!(p.sim.as_ref().map(|s| s.scenario.as_str()), Some("none"));
-        assert_eq!(p.interval, SIM_INTERVAL);
-        assert_eq!(p.cycles, 2);
-
-        config.sources.scrape = vec!["http://c:1/metrics".to_owned()];
-        let p = plan(&args(&[], false, None), &config).expect("plan");
-        assert_eq!(p.scrape, vec!["http://c:1/metrics".to_owned()]);
-        assert_eq!(p.sim, None);
-        assert_eq!(p.interval, config.sources.interval.0);
-
-        let p = plan(&args(&["http://a:1/metrics"], false, None), &config).expect("plan");
-        assert_eq!(p.scrape, vec!["http://a:1/metrics".to_owned()]);
-        assert_eq!(p.sim, None);
-
-        let p = plan(&args(&[], true, Some("latency")), &config).expect("plan");
-        assert!(
-            p.scrape.is_empty(),
-            "--sim alone ignores the config's targets"
-        );
-        assert_eq!(p.sim.map(|s| s.scenario), Some("latency".to_owned()));
-
-        assert!(plan(&args(&["http://a:1/m"], false, Some("latency")), &config).is_err());
-        assert!(plan(&args(&[], true, Some("nope")), &config).is_err());
-    }
-
-    #[test]
-    fn urls_are_checked() {
-        assert!(check_url("http://127.0.0.1:9464/metrics").is_ok());
-        assert!(check_url("https://host/metrics").is_ok());
-        assert!(check_url("127.0.0.1:9464/metrics").is_err());
-        assert!(check_url("http:///metrics").is_err());
-        assert!(check_url("http://:80/metrics").is_err());
-        assert!(check_url("http://a b/metrics").is_err());
     }
 }

@@ -322,6 +322,7 @@ impl Analyzer {
                 .into_iter()
                 .filter(|b| b.state == slo::BurnAlertState::Firing)
                 .collect(),
+            collector: Default::default(),
         }
     }
 

@@ -155,6 +155,9 @@ pub struct Snapshot {
     /// SLO burn-rate alerts firing now.
     #[serde(default)]
     pub burn_alerts: Vec<crate::slo::BurnAlert>,
+    /// The collector's self-metrics (series against the limit, samples refused).
+    #[serde(default)]
+    pub collector: collector::model::CollectorStats,
 }
 
 impl Snapshot {

@@ -44,10 +44,10 @@ fn series_id(sample: &str, labels: &[(&str, &str)]) -> i64 {
 }
 
 impl Batch {
-    fn push(&mut self, ts: i64, sample: &str, value: f64, labels: &[(&str, &str)]) {
+    fn push(&mut self, ts: i64, sid: i64, sample: &str, value: f64, labels: &[(&str, &str)]) {
         let row = self.ts.len();
         self.ts.push(ts);
-        self.sid.push(series_id(sample, labels));
+        self.sid.push(sid);
         self.sample.push(sample.to_owned());
         self.value.push(value);
         for (name, v) in labels {
@@ -114,6 +114,15 @@ pub struct FrameStore {
     /// Newest sample timestamp appended, Unix ms.
     newest_ms: i64,
     last_trim_ms: i64,
+    /// Series held -> the newest timestamp seen of it.
+    series: HashMap<i64, i64>,
+    /// At most this many series are held; samples of further new series are dropped.
+    max_series: usize,
+    /// Samples dropped because the series limit was reached, since the start.
+    dropped_samples: u64,
+    /// Family -> every label asked for through [`FrameStore::window`]: what the signals need,
+    /// which a querying source (PromQL) can ask its server for.
+    asked: std::sync::Mutex<BTreeMap<String, std::collections::BTreeSet<String>>>,
 }
 
 impl FrameStore {
@@ -124,7 +133,40 @@ impl FrameStore {
             retention_ms,
             newest_ms: i64::MIN,
             last_trim_ms: i64::MIN,
+            series: HashMap::new(),
+            max_series: usize::MAX,
+            dropped_samples: 0,
+            asked: Default::default(),
         }
+    }
+
+    /// Hold at most `max` series: samples of a series beyond that are dropped (and counted in
+    /// [`FrameStore::dropped_samples`]) until retention frees room.
+    pub fn with_max_series(mut self, max: usize) -> Self {
+        self.max_series = max;
+        self
+    }
+
+    /// Series held now.
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
+    /// The series limit.
+    pub fn max_series(&self) -> usize {
+        self.max_series
+    }
+
+    /// Samples dropped so far because the series limit was reached.
+    pub fn dropped_samples(&self) -> u64 {
+        self.dropped_samples
+    }
+
+    /// Approximate bytes held by the frames and the series index.
+    pub fn estimated_bytes(&self) -> usize {
+        let frames: usize = self.families.values().map(|f| f.df.estimated_size()).sum();
+        // A hash map entry (two i64) plus its control byte and load-factor slack.
+        frames + self.series.capacity() * 17
     }
 
     /// Append everything in one parsed payload. Samples without a timestamp get `default_ts_ms`.
@@ -171,8 +213,20 @@ impl FrameStore {
                     }
                 }
                 let ts = s.timestamp_ms.unwrap_or(default_ts_ms);
+                let sid = series_id(s.name, &labels);
+                let full = self.series.len() >= self.max_series;
+                match self.series.get_mut(&sid) {
+                    Some(last) => *last = (*last).max(ts),
+                    None if full => {
+                        self.dropped_samples += 1;
+                        continue;
+                    }
+                    None => {
+                        self.series.insert(sid, ts);
+                    }
+                }
                 self.newest_ms = self.newest_ms.max(ts);
-                batch.push(ts, s.name, s.value, &labels);
+                batch.push(ts, sid, s.name, s.value, &labels);
                 n += 1;
             }
         }
@@ -241,7 +295,21 @@ impl FrameStore {
             ff.chunks = 0;
         }
         self.families.retain(|_, ff| ff.df.height() > 0);
+        self.series.retain(|_, last| *last >= cutoff);
         Ok(())
+    }
+
+    /// Every family asked for through [`FrameStore::window`] so far, with the union of the
+    /// labels asked for, sorted by family.
+    pub fn asked(&self) -> Vec<(String, Vec<String>)> {
+        let asked = self
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        asked
+            .iter()
+            .map(|(f, ls)| (f.clone(), ls.iter().cloned().collect()))
+            .collect()
     }
 
     /// Family names held, sorted.
@@ -274,6 +342,18 @@ impl FrameStore {
         to_ms: i64,
         labels: &[&str],
     ) -> Result<Window, FrameError> {
+        {
+            let mut asked = self
+                .asked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let set = asked.entry(family.to_owned()).or_default();
+            for l in labels {
+                if !set.contains(*l) {
+                    set.insert((*l).to_owned());
+                }
+            }
+        }
         let Some(ff) = self.families.get(family) else {
             return Ok(Window::default());
         };

@@ -22,11 +22,13 @@ pub mod exposition;
 pub mod frames;
 pub mod model;
 pub mod observe;
+pub mod promql;
+pub mod record;
 pub mod scrape;
 pub mod source;
 
 use frames::FrameStore;
-use model::SourceStatus;
+use model::{CollectorStats, SourceStatus};
 use observe::{Observation, ObserveOptions};
 use scrape::{Scraper, Target};
 use source::PullSource;
@@ -47,6 +49,12 @@ pub struct CollectorOptions {
     pub timeout: Duration,
     /// How long samples are kept in the frames, ms.
     pub retention_ms: i64,
+    /// A collection of one target with more samples than this is refused (Prometheus'
+    /// `sample_limit`): the target goes stale with the reason, the others are unaffected.
+    pub samples_per_target: usize,
+    /// At most this many series are held; samples of new series beyond it are dropped and
+    /// counted (see [`CollectorStats`]).
+    pub max_series: usize,
     pub observe: ObserveOptions,
 }
 
@@ -55,6 +63,8 @@ impl Default for CollectorOptions {
         Self {
             timeout: Duration::from_secs(5),
             retention_ms: 3_600_000,
+            samples_per_target: 500_000,
+            max_series: 200_000,
             observe: ObserveOptions::default(),
         }
     }
@@ -70,6 +80,9 @@ pub struct Collector {
     store: FrameStore,
     status: Vec<SourceStatus>,
     opts: CollectorOptions,
+    over_sample_limit_total: u64,
+    /// When recording: what each source gave in the last collection.
+    recording: Option<Vec<record::SourceCycle>>,
 }
 
 impl Collector {
@@ -96,9 +109,11 @@ impl Collector {
             targets,
             pulls: Vec::new(),
             scraper: Scraper::new(),
-            store: FrameStore::new(opts.retention_ms),
+            store: FrameStore::new(opts.retention_ms).with_max_series(opts.max_series),
             status,
             opts,
+            over_sample_limit_total: 0,
+            recording: None,
         }
     }
 
@@ -150,13 +165,32 @@ impl Collector {
             }
         }
         results.sort_by_key(|(i, _)| *i);
+        let dropped_before = self.store.dropped_samples();
+        if let Some(r) = &mut self.recording {
+            r.clear();
+        }
         for (i, (got, took)) in results {
             let outcome = match got {
                 Got::Scrape(res) => res
                     .map_err(|e| e.to_string())
-                    .and_then(|f| self.ingest(&f, now_ms)),
-                Got::Pull(res) => res.and_then(|s| self.ingest_samples(&s, now_ms)),
+                    .and_then(|f| self.ingest(i, &f, now_ms)),
+                Got::Pull(res) => res.and_then(|s| {
+                    let n = self.ingest_samples(&s, now_ms);
+                    if let (Some(r), Ok(_)) = (&mut self.recording, &n) {
+                        r.push(record::SourceCycle {
+                            source: self.status[i].name.clone(),
+                            result: Ok(s),
+                        });
+                    }
+                    n
+                }),
             };
+            if let (Some(r), Err(e)) = (&mut self.recording, &outcome) {
+                r.push(record::SourceCycle {
+                    source: self.status[i].name.clone(),
+                    result: Err(e.clone()),
+                });
+            }
             let st = &mut self.status[i];
             st.duration_ms = took.as_millis() as u64;
             match outcome {
@@ -173,9 +207,40 @@ impl Collector {
                 }
             }
         }
+        let dropped = self.store.dropped_samples() - dropped_before;
+        if dropped > 0 {
+            tracing::warn!(
+                max_series = self.opts.max_series,
+                dropped,
+                "series limit reached: samples of new series dropped this cycle (raise limits.max_series)"
+            );
+        }
     }
 
-    fn ingest(&mut self, f: &scrape::Fetched, now_ms: i64) -> Result<usize, String> {
+    /// Keep a copy of what every source gives from now on, for [`Collector::recorded`].
+    pub fn start_recording(&mut self) {
+        self.recording = Some(Vec::new());
+    }
+
+    /// What each source gave in the last collection (empty unless recording), in source
+    /// order: samples, or the reason the source failed.
+    pub fn recorded(&self) -> &[record::SourceCycle] {
+        self.recording.as_deref().unwrap_or(&[])
+    }
+
+    /// The collector's own figures: series held against the limit, what the limits refused.
+    pub fn stats(&self) -> CollectorStats {
+        CollectorStats {
+            series: self.store.series_count(),
+            max_series: self.opts.max_series,
+            dropped_samples_total: self.store.dropped_samples(),
+            samples_per_target: self.opts.samples_per_target,
+            over_sample_limit_total: self.over_sample_limit_total,
+            frame_bytes: self.store.estimated_bytes(),
+        }
+    }
+
+    fn ingest(&mut self, i: usize, f: &scrape::Fetched, now_ms: i64) -> Result<usize, String> {
         let format = match f.content_type.as_deref() {
             Some(ct) if ct.starts_with("application/openmetrics-text") => {
                 exposition::Format::OpenMetrics
@@ -184,12 +249,33 @@ impl Collector {
         };
         let exp =
             exposition::parse(&f.body, format).map_err(|e| format!("malformed exposition: {e}"))?;
-        self.store
+        self.check_sample_limit(exp.sample_count())?;
+        let n = self
+            .store
             .append(&exp, now_ms, &[])
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if let Some(r) = &mut self.recording {
+            r.push(record::SourceCycle {
+                source: self.status[i].name.clone(),
+                result: Ok(source::Samples::from_exposition(&exp)),
+            });
+        }
+        Ok(n)
+    }
+
+    fn check_sample_limit(&mut self, n: usize) -> Result<(), String> {
+        if n > self.opts.samples_per_target {
+            self.over_sample_limit_total += 1;
+            return Err(format!(
+                "sample limit exceeded: {n} samples > {} (limits.samples_per_target); nothing of this collection was kept",
+                self.opts.samples_per_target
+            ));
+        }
+        Ok(())
     }
 
     fn ingest_samples(&mut self, s: &source::Samples, now_ms: i64) -> Result<usize, String> {
+        self.check_sample_limit(s.sample_count())?;
         let raw = self
             .store
             .append(&s.as_exposition(false), now_ms, &[])

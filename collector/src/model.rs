@@ -315,6 +315,23 @@ pub struct SourceStatus {
     pub duration_ms: u64,
 }
 
+/// The collector's own figures (its self-metrics): memory bounds and what they refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectorStats {
+    /// Series held in the frames now.
+    pub series: usize,
+    /// The series limit (`limits.max_series`).
+    pub max_series: usize,
+    /// Samples of new series dropped because the series limit was reached, since the start.
+    pub dropped_samples_total: u64,
+    /// The per-target sample limit (`limits.samples_per_target`).
+    pub samples_per_target: usize,
+    /// Collections refused whole because a target sent more samples than that, since the start.
+    pub over_sample_limit_total: u64,
+    /// Approximate bytes held by the frames.
+    pub frame_bytes: usize,
+}
+
 /// Requests a workload received during one rate window (increase of the mesh request counter),
 /// for SLOs: exact counts rather than rate x ratio.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

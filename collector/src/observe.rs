@@ -161,6 +161,15 @@ pub fn observe(
     })
 }
 
+/// Every metric family the signals read, with the labels they read of it: what a querying
+/// source must fetch (see `promql`). Found by computing an observation on an empty store.
+pub fn wanted(opts: ObserveOptions) -> Vec<(String, Vec<String>)> {
+    let store = FrameStore::new(opts.rate_window_ms.max(60_000));
+    // An empty store cannot fail: every window is empty.
+    let _ = observe(&store, 0, opts);
+    store.asked()
+}
+
 fn any(_: &Window, _: usize) -> bool {
     true
 }
@@ -482,9 +491,6 @@ fn rollouts(store: &FrameStore, from: i64, now: i64) -> Result<Vec<ChangeEvent>,
     let owners = store
         .window(ksm::RS_OWNER, from, now, &owner_by)?
         .latest_by(any, &owner_by, max);
-    if owners.is_empty() {
-        return Ok(Vec::new());
-    }
     let created = store
         .window(ksm::RS_CREATED, from, now, &["namespace", "replicaset"])?
         .latest_by(any, &["namespace", "replicaset"], max);
@@ -497,11 +503,12 @@ fn rollouts(store: &FrameStore, from: i64, now: i64) -> Result<Vec<ChangeEvent>,
         .map(|(k, _)| ((k[0].clone(), k[1].clone()), k[3].clone()))
         .collect();
     let info_by = ["namespace", "pod", "image"];
+    let info = store.window(ksm::CONTAINER_INFO, from, now, &info_by)?;
+    if owners.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut rs_image: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for (k, _) in store
-        .window(ksm::CONTAINER_INFO, from, now, &info_by)?
-        .latest_by(any, &info_by, max)
-    {
+    for (k, _) in info.latest_by(any, &info_by, max) {
         if let Some(rs) = pod_rs.get(&(k[0].clone(), k[1].clone()))
             && !k[2].is_empty()
         {

@@ -58,6 +58,27 @@ impl Samples {
         &mut self.families[i]
     }
 
+    /// An owned copy of a parsed payload (for recording).
+    pub fn from_exposition(exp: &Exposition<'_>) -> Self {
+        let mut out = Samples::default();
+        for f in &exp.families {
+            let fam = out.family(f.name, f.kind);
+            fam.samples.extend(f.samples.iter().map(|s| {
+                OwnedSample {
+                    name: s.name.to_owned(),
+                    labels: s
+                        .labels
+                        .iter()
+                        .map(|l| (l.name.to_owned(), l.value.as_ref().to_owned()))
+                        .collect(),
+                    value: s.value,
+                    ts_ms: s.timestamp_ms,
+                }
+            }));
+        }
+        out
+    }
+
     /// Number of samples over all families.
     pub fn sample_count(&self) -> usize {
         self.families.iter().map(|f| f.samples.len()).sum()

@@ -23,6 +23,7 @@ fn main() -> std::io::Result<()> {
     let opts = tui::TuiOptions {
         title: "opscope fixture".into(),
         tick: Duration::from_millis(100),
+        ..Default::default()
     };
     tui::run(rx, opts)
 }

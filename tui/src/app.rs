@@ -12,6 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::graph::{self, Dir, GraphLayout};
 use crate::keys::{self, Action, Scope};
+use crate::replay::{ReplayCommand, ReplayStatus};
 
 /// Deepest view stack kept; older entries above the root are dropped.
 const MAX_STACK: usize = 16;
@@ -99,6 +100,10 @@ pub struct App {
     pub(crate) size: Option<(u16, u16)>,
     quit: bool,
     pub(crate) graph: GraphLayout,
+    /// Where the replay stands, when replaying a recording.
+    pub(crate) replay: Option<ReplayStatus>,
+    /// Replay commands not yet sent.
+    replay_out: Vec<ReplayCommand>,
 }
 
 impl App {
@@ -122,6 +127,24 @@ impl App {
             size: None,
             quit: false,
             graph,
+            replay: None,
+            replay_out: Vec::new(),
+        }
+    }
+
+    /// Replaying a recording: show its position and take the replay keys.
+    pub fn set_replay(&mut self, status: ReplayStatus) {
+        self.replay = Some(status);
+    }
+
+    /// Replay commands asked for since the last call, oldest first.
+    pub fn take_replay_commands(&mut self) -> Vec<ReplayCommand> {
+        std::mem::take(&mut self.replay_out)
+    }
+
+    fn replay_command(&mut self, c: ReplayCommand) {
+        if self.replay.is_some() {
+            self.replay_out.push(c);
         }
     }
 
@@ -232,7 +255,12 @@ impl App {
             }
             return;
         }
-        let Some(action) = keys::lookup(self.view().scope(), &key) else {
+        let found = if self.replay.is_some() {
+            keys::lookup_replaying(self.view().scope(), &key)
+        } else {
+            keys::lookup(self.view().scope(), &key)
+        };
+        let Some(action) = found else {
             return;
         };
         if self.help {
@@ -301,6 +329,13 @@ impl App {
             | Action::Right => self.move_selection(action),
             Action::Enter => self.enter(),
             Action::FilterApply | Action::FilterCancel | Action::FilterDelete => {}
+            Action::ReplayPause => self.replay_command(ReplayCommand::TogglePause),
+            Action::ReplayFaster => self.replay_command(ReplayCommand::Speed(2.0)),
+            Action::ReplaySlower => self.replay_command(ReplayCommand::Speed(0.5)),
+            Action::ReplayBack => self.replay_command(ReplayCommand::Seek(-60_000)),
+            Action::ReplayForward => self.replay_command(ReplayCommand::Seek(60_000)),
+            Action::ReplayBackMore => self.replay_command(ReplayCommand::Seek(-600_000)),
+            Action::ReplayForwardMore => self.replay_command(ReplayCommand::Seek(600_000)),
         }
     }
 

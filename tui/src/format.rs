@@ -23,6 +23,15 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
+/// A replay speed: `1`, `8`, `0.5`.
+pub fn speed(x: f64) -> String {
+    if x >= 1.0 && x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}").trim_end_matches('0').to_owned()
+    }
+}
+
 /// An entity as named in lists: `name` for workloads, plus the kind for others.
 pub fn entity_short(id: &EntityId) -> String {
     crate::graph::node_label(id)

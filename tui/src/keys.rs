@@ -42,6 +42,20 @@ pub enum Action {
     FilterCancel,
     /// Delete the filter's last character.
     FilterDelete,
+    /// Replay: pause or resume.
+    ReplayPause,
+    /// Replay: twice as fast.
+    ReplayFaster,
+    /// Replay: half as fast.
+    ReplaySlower,
+    /// Replay: one minute back.
+    ReplayBack,
+    /// Replay: one minute on.
+    ReplayForward,
+    /// Replay: ten minutes back.
+    ReplayBackMore,
+    /// Replay: ten minutes on.
+    ReplayForwardMore,
 }
 
 /// Where a binding applies. View scopes are consulted before [`Scope::Global`].
@@ -57,16 +71,19 @@ pub enum Scope {
     Incident,
     /// While typing a filter; other printable keys are typed into it.
     Filter,
+    /// While replaying a recording (`--replay`), in every view.
+    Replay,
 }
 
 impl Scope {
     /// All scopes, in help-screen order.
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Global,
         Scope::Overview,
         Scope::Topology,
         Scope::Incident,
         Scope::Filter,
+        Scope::Replay,
     ];
 
     /// Section title in the help screen.
@@ -77,6 +94,7 @@ impl Scope {
             Scope::Topology => "Topology",
             Scope::Incident => "Incident",
             Scope::Filter => "Filter (typing after /)",
+            Scope::Replay => "Replay (--replay)",
         }
     }
 }
@@ -128,6 +146,7 @@ impl Key {
             KeyCode::Backspace => "Backspace".to_string(),
             KeyCode::Home => "Home".to_string(),
             KeyCode::End => "End".to_string(),
+            KeyCode::Char(' ') => "Space".to_string(),
             KeyCode::Char(c) if self.ctrl => c.to_ascii_uppercase().to_string(),
             KeyCode::Char(c) => c.to_string(),
             other => format!("{other:?}"),
@@ -193,7 +212,26 @@ pub const BINDINGS: &[Binding] = &[
     b(Scope::Filter, &[Key::new(KeyCode::Esc)], Action::FilterCancel, "clear the filter"),
     b(Scope::Filter, &[Key::new(KeyCode::Backspace)], Action::FilterDelete, "delete a character"),
     b(Scope::Filter, &[Key::ctrl('c')], Action::Quit, "quit"),
+    b(Scope::Replay, &[Key::ch(' ')], Action::ReplayPause, "pause / resume"),
+    b(Scope::Replay, &[Key::ch('+'), Key::ch('=')], Action::ReplayFaster, "twice as fast"),
+    b(Scope::Replay, &[Key::ch('-')], Action::ReplaySlower, "half as fast"),
+    b(Scope::Replay, &[Key::ch('[')], Action::ReplayBack, "1 min back"),
+    b(Scope::Replay, &[Key::ch(']')], Action::ReplayForward, "1 min on"),
+    b(Scope::Replay, &[Key::ch('{')], Action::ReplayBackMore, "10 min back"),
+    b(Scope::Replay, &[Key::ch('}')], Action::ReplayForwardMore, "10 min on"),
 ];
+
+/// The action bound to `ev` in `scope`, or, while replaying, among the replay keys.
+pub fn lookup_replaying(scope: Scope, ev: &KeyEvent) -> Option<Action> {
+    if scope == Scope::Filter {
+        return lookup(scope, ev);
+    }
+    BINDINGS
+        .iter()
+        .find(|b| b.scope == Scope::Replay && b.keys.iter().any(|k| k.matches(ev)))
+        .map(|b| b.action)
+        .or_else(|| lookup(scope, ev))
+}
 
 /// The action bound to `ev` in `scope`, falling back to [`Scope::Global`] (except while
 /// filtering, where unbound keys are text).

@@ -23,7 +23,7 @@
 //! use std::time::Duration;
 //!
 //! let (_tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
-//! let opts = tui::TuiOptions { title: "opscope demo — scenario latency".into(), tick: Duration::from_millis(250) };
+//! let opts = tui::TuiOptions { title: "opscope demo — scenario latency".into(), tick: Duration::from_millis(250), replay: None };
 //! tui::run(rx, opts)?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
@@ -45,6 +45,7 @@ mod app;
 mod format;
 mod graph;
 pub mod keys;
+pub mod replay;
 mod styles;
 mod view;
 
@@ -71,6 +72,8 @@ pub struct TuiOptions {
     /// Longest wait for input before checking for a new snapshot; also the redraw period when
     /// idle. 100-250 ms feels live without burning CPU.
     pub tick: Duration,
+    /// When replaying a recording: the controls of the replay driver.
+    pub replay: Option<replay::ReplayControls>,
 }
 
 impl Default for TuiOptions {
@@ -78,6 +81,7 @@ impl Default for TuiOptions {
         TuiOptions {
             title: "opscope".into(),
             tick: Duration::from_millis(250),
+            replay: None,
         }
     }
 }
@@ -106,6 +110,10 @@ pub fn run(mut rx: watch::Receiver<Arc<Snapshot>>, opts: TuiOptions) -> io::Resu
     let mut terminal = ratatui::try_init()?;
     let _guard = TerminalGuard;
     let mut app = App::new(opts.title, rx.borrow_and_update().clone());
+    let mut replay = opts.replay;
+    if let Some(r) = &mut replay {
+        app.set_replay(*r.status.borrow_and_update());
+    }
     let tick = opts.tick.max(Duration::from_millis(10));
     let mut connected = true;
     let mut dirty = true;
@@ -130,6 +138,16 @@ pub fn run(mut rx: watch::Receiver<Arc<Snapshot>>, opts: TuiOptions) -> io::Resu
         }
         if app.should_quit() {
             return Ok(());
+        }
+        if let Some(r) = &mut replay {
+            for c in app.take_replay_commands() {
+                // A driver that has gone away just stops answering.
+                let _ = r.commands.send(c);
+            }
+            if r.status.has_changed().unwrap_or(false) {
+                app.set_replay(*r.status.borrow_and_update());
+                dirty = true;
+            }
         }
         if connected && let Some(msg) = take_snapshot(&mut rx) {
             connected = !matches!(msg, Msg::EngineStopped);

@@ -1,1 +1,389 @@
-//! web
+//! web: opscope's HTTP API (the web UI comes with a later issue).
+//!
+//! - `GET /api/v1/snapshot`: the newest [`Snapshot`] as JSON.
+//! - `POST /api/v1/annotations` (bearer token): a deploy tool (Jenkins, ArgoCD notifications,
+//!   Helm hooks, a GitOps controller) marks a change on a workload; it becomes a change event
+//!   on timelines and in root-cause ranking, like a rollout seen in Kubernetes.
+//! - `GET /healthz`.
+//!
+//! The server binds 127.0.0.1 unless told otherwise; annotations always need the token.
+//!
+//! ```text
+//! curl -X POST http://127.0.0.1:8080/api/v1/annotations \
+//!   -H "Authorization: Bearer $OPSCOPE_API_TOKEN" -H 'Content-Type: application/json' \
+//!   -d '{"workload":"checkoutservice","namespace":"shop","text":"deploy v1.4.2 (jenkins #812)"}'
+//! ```
+
+use analytics::model::Snapshot;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use collector::model::{ChangeEvent, ChangeKind, EntityId, SourceStatus};
+use collector::observe::{CHANGE_LOOKBACK_MS, Observation};
+use collector::source::Enricher;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::{oneshot, watch};
+
+/// Largest annotation request body accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Longest annotation text.
+pub const MAX_TEXT_CHARS: usize = 500;
+/// Annotations kept (the oldest go first).
+pub const MAX_ANNOTATIONS: usize = 10_000;
+
+/// Errors of the web server.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("refusing to listen on {0} without a token: set one, or bind 127.0.0.1")]
+    NoToken(SocketAddr),
+}
+
+/// Change events posted through the API, shared between the server and the engine.
+#[derive(Debug, Clone, Default)]
+pub struct Annotations {
+    inner: Arc<Mutex<Vec<ChangeEvent>>>,
+}
+
+impl Annotations {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<ChangeEvent>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Add one, dropping the oldest past [`MAX_ANNOTATIONS`].
+    pub fn push(&self, e: ChangeEvent) {
+        let mut v = self.lock();
+        v.push(e);
+        v.sort();
+        if v.len() > MAX_ANNOTATIONS {
+            let extra = v.len() - MAX_ANNOTATIONS;
+            v.drain(..extra);
+        }
+    }
+
+    /// Every annotation held, oldest first.
+    pub fn all(&self) -> Vec<ChangeEvent> {
+        self.lock().clone()
+    }
+
+    /// The engine's end: an [`Enricher`] that adds the annotations to every observation.
+    pub fn feed(&self) -> AnnotationFeed {
+        AnnotationFeed {
+            annotations: self.clone(),
+            last_ms: None,
+        }
+    }
+}
+
+/// Adds posted annotations to observations, for as long as rollouts are shown.
+#[derive(Debug)]
+pub struct AnnotationFeed {
+    annotations: Annotations,
+    last_ms: Option<i64>,
+}
+
+impl Enricher for AnnotationFeed {
+    fn enrich(&mut self, obs: &mut Observation, now_ms: i64) {
+        self.last_ms = Some(now_ms);
+        let held = self.annotations.lock();
+        obs.changes.extend(
+            held.iter()
+                .filter(|c| c.ts_ms <= now_ms && c.ts_ms >= now_ms - CHANGE_LOOKBACK_MS)
+                .cloned(),
+        );
+        drop(held);
+        obs.changes.sort();
+        obs.changes.dedup();
+    }
+
+    fn status(&self) -> SourceStatus {
+        SourceStatus {
+            name: "annotations API".to_owned(),
+            last_success_ms: self.last_ms,
+            stale: false,
+            last_error: None,
+            samples: self.annotations.lock().len(),
+            duration_ms: 0,
+        }
+    }
+}
+
+/// A posted annotation.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnnotationRequest {
+    /// The workload (Deployment, StatefulSet, ...) the change is about.
+    pub workload: String,
+    /// Its namespace (`default` when left out).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// What changed, in words ("deploy v1.4.2 (jenkins #812)").
+    pub text: String,
+    /// When, Unix ms (default: when it was received).
+    #[serde(default)]
+    pub ts_ms: Option<i64>,
+}
+
+/// A Kubernetes object name: lowercase alphanumerics, `-` and `.`, at most 253 characters.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !s.starts_with(['-', '.'])
+}
+
+impl AnnotationRequest {
+    /// The change event, or why the request is refused.
+    pub fn into_event(self, now_ms: i64) -> Result<ChangeEvent, String> {
+        let ns = self.namespace.unwrap_or_else(|| "default".to_owned());
+        if !valid_name(&self.workload) {
+            return Err(format!(
+                "workload {:?}: not a Kubernetes name (lowercase letters, digits, '-', '.')",
+                self.workload
+            ));
+        }
+        if !valid_name(&ns) {
+            return Err(format!("namespace {ns:?}: not a Kubernetes name"));
+        }
+        let text: String = self
+            .text
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect::<String>()
+            .trim()
+            .to_owned();
+        if text.is_empty() {
+            return Err("text: empty".to_owned());
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(format!("text: longer than {MAX_TEXT_CHARS} characters"));
+        }
+        let ts_ms = self.ts_ms.unwrap_or(now_ms);
+        if ts_ms > now_ms + 60_000 || ts_ms < now_ms - CHANGE_LOOKBACK_MS {
+            return Err("ts_ms: more than a minute ahead, or older than a day".to_owned());
+        }
+        Ok(ChangeEvent {
+            ts_ms,
+            entity: EntityId::workload(ns, self.workload),
+            kind: ChangeKind::Annotation { text },
+        })
+    }
+}
+
+/// What the server serves.
+#[derive(Clone)]
+pub struct ApiState {
+    pub snapshot: watch::Receiver<Arc<Snapshot>>,
+    pub annotations: Annotations,
+    /// Bearer token for writes (and for every request when bound beyond loopback).
+    pub token: Option<Arc<str>>,
+    /// Whether reads need the token too.
+    pub protect_reads: bool,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+fn error(status: StatusCode, msg: &str) -> Response {
+    (status, axum::Json(ErrorBody { error: msg })).into_response()
+}
+
+/// Compare without an early exit on the first differing byte.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(token) = &state.token else {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "no API token is configured: start opscope with --api-token-env or --api-token-file",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if same(g.trim().as_bytes(), token.as_bytes()) => Ok(()),
+        _ => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+        )),
+    }
+}
+
+async fn snapshot(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    if state.protect_reads
+        && let Err(r) = authorized(&state, &headers)
+    {
+        return r;
+    }
+    let snap = state.snapshot.borrow().clone();
+    axum::Json(snap.as_ref()).into_response()
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+async fn annotate(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = authorized(&state, &headers) {
+        return r;
+    }
+    let req: AnnotationRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body: {e}")),
+    };
+    match req.into_event(wall_ms()) {
+        Ok(ev) => {
+            tracing::info!(entity = %ev.entity, text = %ev.describe(), "annotation received");
+            state.annotations.push(ev.clone());
+            (StatusCode::CREATED, axum::Json(ev)).into_response()
+        }
+        Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, &e),
+    }
+}
+
+/// The API's routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/snapshot", get(snapshot))
+        .route("/api/v1/annotations", post(annotate))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// A running API server; stops when dropped.
+#[derive(Debug)]
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Listen on `addr` (port 0 picks one) and serve on the current runtime. Beyond loopback, a
+/// token is required and protects reads too.
+pub async fn serve(addr: SocketAddr, mut state: ApiState) -> Result<ApiServer, WebError> {
+    if !addr.ip().is_loopback() {
+        if state.token.is_none() {
+            return Err(WebError::NoToken(addr));
+        }
+        state.protect_reads = true;
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| WebError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| WebError::Bind { addr, source })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(state);
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = rx.await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "API server stopped");
+        }
+    });
+    Ok(ApiServer {
+        addr: bound,
+        stop: Some(tx),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(workload: &str, text: &str) -> AnnotationRequest {
+        AnnotationRequest {
+            workload: workload.into(),
+            namespace: Some("shop".into()),
+            text: text.into(),
+            ts_ms: None,
+        }
+    }
+
+    #[test]
+    fn requests_are_checked_and_hostile_text_is_cleaned() {
+        let now = 1_700_000_000_000;
+        let e = req("checkoutservice", "deploy v2\u{1b}[31m\n")
+            .into_event(now)
+            .unwrap();
+        assert_eq!(e.entity, EntityId::workload("shop", "checkoutservice"));
+        assert_eq!(
+            e.kind,
+            ChangeKind::Annotation {
+                text: "deploy v2[31m".into()
+            }
+        );
+        assert_eq!(e.ts_ms, now);
+        assert!(req("Checkout", "x").into_event(now).is_err());
+        assert!(req("a b", "x").into_event(now).is_err());
+        assert!(req("ok", "   ").into_event(now).is_err());
+        assert!(req("ok", &"x".repeat(501)).into_event(now).is_err());
+        let mut future = req("ok", "x");
+        future.ts_ms = Some(now + 3_600_000);
+        assert!(future.into_event(now).is_err());
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same(b"secret", b"secret"));
+        assert!(!same(b"secret", b"secreT"));
+        assert!(!same(b"secret", b"secret2"));
+    }
+
+    #[test]
+    fn the_feed_adds_recent_annotations_once() {
+        let a = Annotations::default();
+        let now = 1_700_000_000_000;
+        let ev = req("cart", "deploy").into_event(now).unwrap();
+        a.push(ev.clone());
+        let mut feed = a.feed();
+        let mut obs = Observation {
+            changes: vec![ev.clone()],
+            ..Observation::default()
+        };
+        feed.enrich(&mut obs, now + 1000);
+        assert_eq!(obs.changes, vec![ev]);
+        let mut later = Observation::default();
+        feed.enrich(&mut later, now + CHANGE_LOOKBACK_MS + 1000);
+        assert!(later.changes.is_empty());
+    }
+}

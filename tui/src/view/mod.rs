@@ -112,6 +112,32 @@ fn title_bar(app: &App, frame: &mut Frame, area: Rect) {
         );
         parts.push((2, vec![Span::styled(text, styles::title_alert())]));
     }
+    let c = &s.collector;
+    if c.dropped_samples_total > 0 || c.over_sample_limit_total > 0 {
+        let text = if c.dropped_samples_total > 0 {
+            format!("series limit {} reached", c.max_series)
+        } else {
+            "sample limit hit".to_owned()
+        };
+        parts.push((0, vec![Span::styled(text, styles::title_alert())]));
+    }
+    if let Some(r) = &app.replay {
+        let state = if r.finished {
+            "end"
+        } else if r.paused {
+            "paused"
+        } else {
+            "playing"
+        };
+        let text = format!(
+            "REPLAY {} {} / {} ×{}",
+            state,
+            format::duration(r.position_ms - r.start_ms),
+            format::duration(r.end_ms - r.start_ms),
+            format::speed(r.speed)
+        );
+        parts.push((0, vec![Span::styled(text, styles::title_alert())]));
+    }
     if app.engine_stopped {
         parts.push((
             0,
@@ -190,6 +216,8 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("█", styles::key()),
             Span::styled("   Enter keep · Esc clear", styles::dim()),
         ])
+    } else if app.replay.is_some() {
+        hints(Scope::Replay, usize::from(l.width))
     } else {
         hints(app.scope(), usize::from(l.width))
     };
@@ -229,6 +257,15 @@ fn hints(scope: Scope, width: usize) -> Line<'static> {
             (&[Action::Enter], "topology"),
             (&[Action::Back], "back"),
             (&[Action::ShowOverview], "overview"),
+            (&[Action::ToggleHelp], "help"),
+            (&[Action::Quit], "quit"),
+        ],
+        Scope::Replay => &[
+            (&[Action::ReplayPause], "pause"),
+            (&[Action::ReplayFaster, Action::ReplaySlower], "speed"),
+            (&[Action::ReplayBack, Action::ReplayForward], "seek"),
+            (&[Action::ShowTopology], "topology"),
+            (&[Action::NewestIncident], "incident"),
             (&[Action::ToggleHelp], "help"),
             (&[Action::Quit], "quit"),
         ],

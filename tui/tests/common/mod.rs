@@ -578,6 +578,7 @@ pub fn snapshot() -> Snapshot {
         alerts: vec![rule_alert()],
         slos: slos(),
         burn_alerts: vec![burn_alert()],
+        collector: Default::default(),
     }
 }
 

@@ -1,0 +1,320 @@
+//! The Prometheus HTTP API as a source: the signals' inputs are computed by PromQL on the
+//! server (rates over the server's own samples, sums by the labels the signals group by), so the
+//! same source works on Prometheus, Thanos, Mimir or VictoriaMetrics and moves only aggregated
+//! series over the wire.
+//!
+//! Which families and labels to ask for is not a second list kept by hand: it is what
+//! [`crate::observe`] reads ([`crate::observe::wanted`]), so a signal added there is fetched
+//! here too. For each family the query is
+//!
+//! - a counter (name ends in `_total`): `sum by (L) (rate(F[W]))`, stored as a *rated* family
+//!   (see [`crate::frames::FamilyFrame::rated`]);
+//! - a histogram (the signals read its `le`): `sum by (L) (rate(F_bucket[W]))`, rated, under
+//!   the sample name `F_bucket`; quantiles are then taken from those summed bucket rates
+//!   exactly as PromQL's `histogram_quantile` does (the same function the scrape path uses);
+//! - anything else (gauges, info metrics): `sum by (L) (F)`.
+//!
+//! `L` is every label the signals read of the family, so the local filters (e.g. "a real
+//! container, not the pod cgroup") still apply to the aggregated series. `W` is the source's
+//! rate window: a few of the server's scrape intervals (default 1 m).
+
+use crate::exposition::MetricType;
+use crate::observe::ObserveOptions;
+use crate::source::{OwnedSample, PullFuture, PullSource, Samples};
+use prometheus_http_query::Client;
+use std::time::Duration;
+
+/// Why the Prometheus source could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum PromError {
+    #[error("invalid Prometheus URL {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
+}
+
+/// One PromQL query and where its result goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushdown {
+    /// Frame family the result is stored under.
+    pub family: String,
+    /// Sample name of the stored rows (`F_bucket` for histogram buckets, else the family).
+    pub sample: String,
+    /// The query.
+    pub promql: String,
+    /// Result values are per-second rates.
+    pub rated: bool,
+}
+
+/// Build the queries for `wanted` (family, labels) pairs with rate window `window`.
+pub fn plan(wanted: &[(String, Vec<String>)], window: Duration) -> Vec<Pushdown> {
+    let w = promql_duration(window);
+    wanted
+        .iter()
+        .filter(|(f, _)| valid_metric_name(f))
+        .map(|(family, labels)| {
+            let labels: Vec<&str> = labels
+                .iter()
+                .map(String::as_str)
+                .filter(|l| valid_label_name(l))
+                .collect();
+            let histogram = labels.contains(&"le");
+            let by = labels.join(", ");
+            if histogram {
+                let sample = format!("{family}_bucket");
+                Pushdown {
+                    family: family.clone(),
+                    promql: format!("sum by ({by}) (rate({sample}[{w}]))"),
+                    sample,
+                    rated: true,
+                }
+            } else if family.ends_with("_total") {
+                Pushdown {
+                    family: family.clone(),
+                    sample: family.clone(),
+                    promql: format!("sum by ({by}) (rate({family}[{w}]))"),
+                    rated: true,
+                }
+            } else {
+                Pushdown {
+                    family: family.clone(),
+                    sample: family.clone(),
+                    promql: format!("sum by ({by}) ({family})"),
+                    rated: false,
+                }
+            }
+        })
+        .collect()
+}
+
+/// `90s` -> `90s`, `1500ms` -> `1500ms` (PromQL durations).
+fn promql_duration(d: Duration) -> String {
+    let ms = d.as_millis().max(1);
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+fn valid_metric_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c == b':')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+}
+
+fn valid_label_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// A Prometheus-compatible query API.
+#[derive(Clone)]
+pub struct PromSource {
+    name: String,
+    client: Client,
+    queries: Vec<Pushdown>,
+    timeout: Duration,
+}
+
+impl PromSource {
+    /// A source querying `url` (the server's base URL, e.g. `http://127.0.0.1:9090`, or a
+    /// path prefix such as Thanos' or Mimir's `/prometheus`) with rate window `window`, for the
+    /// signals computed with `opts`. Each query is bounded by `timeout`.
+    pub fn new(
+        url: &str,
+        window: Duration,
+        timeout: Duration,
+        opts: ObserveOptions,
+    ) -> Result<Self, PromError> {
+        let bad = |reason: String| PromError::BadUrl {
+            url: url.to_owned(),
+            reason,
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(bad("expected an http:// or https:// URL".into()));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("opscope/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        let client = Client::from(http, url).map_err(|e| bad(e.to_string()))?;
+        Ok(Self {
+            name: format!("prometheus {url}"),
+            client,
+            queries: plan(&crate::observe::wanted(opts), window),
+            timeout,
+        })
+    }
+
+    /// The queries run every cycle.
+    pub fn queries(&self) -> &[Pushdown] {
+        &self.queries
+    }
+
+    async fn pull_all(&self, now_ms: i64) -> Result<Samples, String> {
+        let mut set = tokio::task::JoinSet::new();
+        let at = now_ms.div_euclid(1000);
+        let timeout_ms = i64::try_from(self.timeout.as_millis()).unwrap_or(i64::MAX);
+        for (i, q) in self.queries.iter().enumerate() {
+            let req = self.client.query(&q.promql).at(at).timeout(timeout_ms);
+            set.spawn(async move { (i, req.get().await) });
+        }
+        let mut results = Vec::with_capacity(self.queries.len());
+        while let Some(joined) = set.join_next().await {
+            if let Ok(r) = joined {
+                results.push(r);
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let mut out = Samples::default();
+        let mut errors = Vec::new();
+        for (i, res) in results {
+            let q = &self.queries[i];
+            let data = match res {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(format!("{}: {}", q.promql, error_chain(&e)));
+                    continue;
+                }
+            };
+            let Some(vector) = data.data().as_vector() else {
+                errors.push(format!("{}: not an instant vector", q.promql));
+                continue;
+            };
+            let kind = if q.rated {
+                MetricType::Counter
+            } else {
+                MetricType::Gauge
+            };
+            let fam = out.family(&q.family, kind);
+            fam.rated = q.rated;
+            for v in vector {
+                let mut labels: Vec<(String, String)> = v
+                    .metric()
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "__name__")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                labels.sort();
+                fam.samples.push(OwnedSample {
+                    name: q.sample.clone(),
+                    labels,
+                    value: v.sample().value(),
+                    ts_ms: Some(now_ms),
+                });
+            }
+        }
+        // A server that answers nothing is down; one failing query among many is a warning.
+        if !errors.is_empty() {
+            if errors.len() == self.queries.len() {
+                return Err(errors.swap_remove(0));
+            }
+            tracing::warn!(source = %self.name, failed = errors.len(), first = %errors[0], "some PromQL queries failed");
+        }
+        out.families.retain(|f| !f.samples.is_empty());
+        Ok(out)
+    }
+}
+
+impl std::fmt::Debug for PromSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PromSource")
+            .field("name", &self.name)
+            .field("queries", &self.queries.len())
+            .finish()
+    }
+}
+
+impl PullSource for PromSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn pull(&self, now_ms: i64) -> PullFuture<'_> {
+        Box::pin(self.pull_all(now_ms))
+    }
+}
+
+/// The error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conventions::{cadvisor, ksm};
+
+    #[test]
+    fn every_family_the_signals_read_gets_one_query() {
+        let wanted = crate::observe::wanted(ObserveOptions::default());
+        let plan = plan(&wanted, Duration::from_secs(60));
+        assert_eq!(plan.len(), wanted.len());
+        let q = |f: &str| {
+            plan.iter()
+                .find(|p| p.family == f)
+                .unwrap_or_else(|| panic!("{f} not queried: {plan:#?}"))
+        };
+        let cpu = q(cadvisor::CPU);
+        assert!(cpu.rated);
+        assert_eq!(
+            cpu.promql,
+            "sum by (container, namespace, pod) (rate(container_cpu_usage_seconds_total[60s]))"
+        );
+        let info = q(ksm::POD_INFO);
+        assert!(!info.rated);
+        assert!(info.promql.starts_with("sum by ("), "{}", info.promql);
+        assert!(info.promql.contains("created_by_name"), "{}", info.promql);
+        let hist = q("istio_request_duration_milliseconds");
+        assert!(hist.rated);
+        assert_eq!(hist.sample, "istio_request_duration_milliseconds_bucket");
+        assert!(
+            hist.promql
+                .contains("rate(istio_request_duration_milliseconds_bucket[60s])")
+        );
+        // Rollout inputs are asked for even when no ReplicaSet is known yet.
+        q(ksm::RS_CREATED);
+        q(ksm::CONTAINER_INFO);
+    }
+
+    #[test]
+    fn hostile_names_never_reach_a_query() {
+        let wanted = vec![
+            ("up} or vector(1".to_owned(), vec!["job".to_owned()]),
+            (
+                "ok_metric".to_owned(),
+                vec!["a) or (b".to_owned(), "pod".to_owned()],
+            ),
+        ];
+        let plan = plan(&wanted, Duration::from_millis(1500));
+        assert_eq!(plan.len(), 1);
+        assert_eq!(plan[0].promql, "sum by (pod) (ok_metric)");
+        assert_eq!(promql_duration(Duration::from_millis(1500)), "1500ms");
+    }
+
+    #[test]
+    fn bad_urls_are_refused_with_the_reason() {
+        let e = PromSource::new(
+            "localhost:9090",
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+            ObserveOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("http://"), "{e}");
+    }
+}

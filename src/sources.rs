@@ -1,0 +1,335 @@
+//! One way to name sources: the flags every watching command (`tui`, `snapshot`, `record`,
+//! ...) shares, resolved against the configuration, and the engine built from them.
+//!
+//! Precedence: sources named by flags replace the config's; with no source flag the config's
+//! `[sources]` apply; with none there either, the embedded simulator.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use opscope::engine::{self, Engine, EngineConfig};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Default time between cycles on the simulator alone.
+pub const SIM_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How long the embedded simulator has been running when a command starts, ms: its counters
+/// already have traffic behind them at the first scrape.
+const SIM_HISTORY_MS: i64 = 60_000;
+
+/// The source flags.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SourceArgs {
+    /// A Prometheus/OpenMetrics endpoint to scrape (repeatable)
+    #[arg(long = "scrape", value_name = "URL")]
+    pub scrape: Vec<String>,
+    /// A Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics) to query
+    /// with PromQL; rates and sums by workload are computed by the server
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// PromQL rate window for --prometheus (a few of the server's scrape intervals; default:
+    /// 4 x --interval, at least 1m)
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub prometheus_window: Option<Duration>,
+    /// The embedded simulated shop cluster on loopback (the default when no source is named)
+    #[arg(long)]
+    pub sim: bool,
+    /// Fault scenario of the simulator, active from its start (see `opscope sim
+    /// --list-scenarios`)
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Delay before the simulator's fault starts (default: active from the start)
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub fault_after: Option<Duration>,
+    /// Time between cycles (default: 5 s with the simulator alone, else the config's
+    /// `sources.interval`, 15 s)
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub interval: Option<Duration>,
+    /// Replay a recording (`opscope record`) instead of watching live sources
+    #[arg(long, value_name = "FILE.parquet", conflicts_with_all = ["scrape", "prometheus", "sim", "scenario", "fault_after", "interval"])]
+    pub replay: Option<std::path::PathBuf>,
+    /// Replay speed: recorded time per wall-clock time (1 = as recorded); `+`/`-` change it in
+    /// the console
+    #[arg(long, value_name = "X", default_value_t = 1.0, requires = "replay")]
+    pub speed: f64,
+}
+
+/// The simulator to start, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimChoice {
+    pub scenario: String,
+    pub seed: u64,
+    /// Delay from the command's start to the fault, ms (`None`: the fault was already
+    /// active a minute before the first cycle).
+    pub fault_after_ms: Option<i64>,
+}
+
+/// What to collect from and how often, resolved from flags and configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourcePlan {
+    pub scrape: Vec<String>,
+    pub prometheus: Option<String>,
+    pub prometheus_window: Duration,
+    pub sim: Option<SimChoice>,
+    pub interval: Duration,
+}
+
+/// Check that `u` looks like an http(s) URL with a host; `flag` names it in the error.
+pub fn check_url(flag: &str, u: &str) -> Result<()> {
+    let rest = u
+        .strip_prefix("http://")
+        .or_else(|| u.strip_prefix("https://"));
+    let Some(rest) = rest else {
+        bail!("{flag} {u:?}: expected an http:// or https:// URL");
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        bail!("{flag} {u:?}: the URL has no host");
+    }
+    if u.chars().any(char::is_whitespace) {
+        bail!("{flag} {u:?}: the URL contains whitespace");
+    }
+    Ok(())
+}
+
+impl SourceArgs {
+    /// Whether any flag names a source.
+    fn names_a_source(&self) -> bool {
+        !self.scrape.is_empty() || self.prometheus.is_some() || self.sim
+    }
+
+    /// Resolve against the configuration; every error is a bad argument.
+    pub fn plan(&self, config: &opscope_config::Config) -> Result<SourcePlan> {
+        for u in &self.scrape {
+            check_url("--scrape", u)?;
+        }
+        if let Some(u) = &self.prometheus {
+            check_url("--prometheus", u)?;
+        }
+        let c = &config.sources;
+        let (scrape, prometheus, config_sim) = if self.names_a_source() {
+            (self.scrape.clone(), self.prometheus.clone(), None)
+        } else {
+            (c.scrape.clone(), c.prometheus.clone(), c.sim.as_ref())
+        };
+        if !self.names_a_source() {
+            for u in &scrape {
+                check_url("sources.scrape", u)?;
+            }
+            if let Some(u) = &prometheus {
+                check_url("sources.prometheus", u)?;
+            }
+        }
+        let nothing_else = scrape.is_empty() && prometheus.is_none();
+        let want_sim = self.sim || config_sim.is_some() || nothing_else;
+        if (self.scenario.is_some() || self.fault_after.is_some()) && !want_sim {
+            bail!("--scenario and --fault-after apply to the simulator: add --sim");
+        }
+        let sim = want_sim.then(|| {
+            let cfg = c.sim.as_ref();
+            SimChoice {
+                scenario: self
+                    .scenario
+                    .clone()
+                    .or_else(|| cfg.map(|s| s.scenario.clone()))
+                    .unwrap_or_else(|| "none".to_owned()),
+                seed: cfg.map_or(1, |s| s.seed),
+                fault_after_ms: self
+                    .fault_after
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            }
+        });
+        if let Some(s) = &sim
+            && !fixtures::scenarios().iter().any(|k| k.name == s.scenario)
+        {
+            let known: Vec<&str> = fixtures::scenarios().iter().map(|k| k.name).collect();
+            bail!(
+                "--scenario {:?}: unknown (known: {})",
+                s.scenario,
+                known.join(", ")
+            );
+        }
+        let interval = match self.interval {
+            Some(i) => i,
+            None if sim.is_some() && nothing_else => SIM_INTERVAL,
+            None => c.interval.0,
+        };
+        if interval < Duration::from_millis(100) {
+            bail!(
+                "--interval {}: must be at least 100ms",
+                humantime::format_duration(interval)
+            );
+        }
+        let prometheus_window = self
+            .prometheus_window
+            .unwrap_or_else(|| (interval * 4).max(Duration::from_secs(60)));
+        if prometheus_window < Duration::from_secs(1) {
+            bail!("--prometheus-window must be at least 1s");
+        }
+        Ok(SourcePlan {
+            scrape,
+            prometheus,
+            prometheus_window,
+            sim,
+            interval,
+        })
+    }
+}
+
+/// An engine wired to the planned sources, and the simulator it started (stopped on drop).
+pub struct Started {
+    pub engine: Engine,
+    pub sim: Option<fixtures::SimServer>,
+    /// One line naming the sources, for titles.
+    pub describe: String,
+}
+
+/// The config's retention, per-target timeout and memory limits on an engine config.
+pub fn apply_limits(cfg: &mut EngineConfig, config: &opscope_config::Config) {
+    cfg.collector.retention_ms = config.sources.retention.as_millis_i64();
+    cfg.collector.samples_per_target =
+        usize::try_from(config.limits.samples_per_target).unwrap_or(usize::MAX);
+    cfg.collector.max_series = usize::try_from(config.limits.max_series).unwrap_or(usize::MAX);
+    cfg.rules = config.rules.clone();
+    cfg.slos = config.slos.clone();
+}
+
+/// Start the simulator if planned and build the engine on every source.
+pub async fn start(plan: &SourcePlan, config: &opscope_config::Config) -> Result<Started> {
+    let mut scrape = plan.scrape.clone();
+    let mut names = Vec::new();
+    let sim = match &plan.sim {
+        Some(s) => {
+            let sim = fixtures::Simulator::new(fixtures::SimConfig {
+                scenario: s.scenario.clone(),
+                seed: s.seed,
+                start_ms: engine::wall_ms() - SIM_HISTORY_MS,
+                fault_after_ms: s
+                    .fault_after_ms
+                    .map_or(0, |d| SIM_HISTORY_MS.saturating_add(d)),
+                fault_duration_ms: 24 * 3_600_000,
+            })
+            .with_context(|| format!("starting the simulator (scenario {:?})", s.scenario))?;
+            let server = fixtures::serve(
+                sim,
+                fixtures::Clock::Real,
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await
+            .context("starting the simulated cluster on loopback")?;
+            scrape.push(format!("{}/metrics", server.url()));
+            names.push(format!("simulator ({})", s.scenario));
+            Some(server)
+        }
+        None => None,
+    };
+    let n_scrape = plan.scrape.len();
+    if n_scrape > 0 {
+        names.push(format!("{n_scrape} scrape target(s)"));
+    }
+    let mut cfg = EngineConfig::for_interval(scrape, plan.interval);
+    apply_limits(&mut cfg, config);
+    let mut engine = Engine::new(&cfg);
+    if let Some(url) = &plan.prometheus {
+        let src = collector::promql::PromSource::new(
+            url,
+            plan.prometheus_window,
+            cfg.collector.timeout,
+            cfg.collector.observe,
+        )
+        .with_context(|| format!("--prometheus {url}"))?;
+        engine.add_source(Arc::new(src));
+        names.push(format!("prometheus {url}"));
+    }
+    Ok(Started {
+        engine,
+        sim,
+        describe: names.join(", "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(scrape: &[&str], sim: bool, scenario: Option<&str>) -> SourceArgs {
+        SourceArgs {
+            scrape: scrape.iter().map(|s| (*s).to_owned()).collect(),
+            sim,
+            scenario: scenario.map(str::to_owned),
+            ..SourceArgs::default()
+        }
+    }
+
+    #[test]
+    fn sources_come_from_flags_then_config_then_the_simulator() {
+        let mut config = opscope_config::Config::default();
+        let p = args(&[], false, None).plan(&config).expect("plan");
+        assert_eq!(p.scrape, Vec::<String>::new());
+        assert_eq!(p.sim.as_ref().map(|s| s.scenario.as_str()), Some("none"));
+        assert_eq!(p.interval, SIM_INTERVAL);
+
+        config.sources.scrape = vec!["http://c:1/metrics".to_owned()];
+        let p = args(&[], false, None).plan(&config).expect("plan");
+        assert_eq!(p.scrape, vec!["http://c:1/metrics".to_owned()]);
+        assert_eq!(p.sim, None);
+        assert_eq!(p.interval, config.sources.interval.0);
+
+        let p = args(&["http://a:1/metrics"], false, None)
+            .plan(&config)
+            .expect("plan");
+        assert_eq!(p.scrape, vec!["http://a:1/metrics".to_owned()]);
+        assert_eq!(p.sim, None);
+
+        let p = args(&[], true, Some("latency"))
+            .plan(&config)
+            .expect("plan");
+        assert!(
+            p.scrape.is_empty(),
+            "--sim alone ignores the config's targets"
+        );
+        assert_eq!(p.sim.map(|s| s.scenario), Some("latency".to_owned()));
+
+        assert!(
+            args(&["http://a:1/m"], false, Some("latency"))
+                .plan(&config)
+                .is_err()
+        );
+        assert!(args(&[], true, Some("nope")).plan(&config).is_err());
+    }
+
+    #[test]
+    fn prometheus_alone_needs_no_simulator_and_gets_a_window() {
+        let config = opscope_config::Config::default();
+        let a = SourceArgs {
+            prometheus: Some("http://127.0.0.1:9090".into()),
+            interval: Some(Duration::from_secs(5)),
+            ..SourceArgs::default()
+        };
+        let p = a.plan(&config).expect("plan");
+        assert_eq!(p.sim, None);
+        assert_eq!(p.prometheus_window, Duration::from_secs(60));
+        let mut config = opscope_config::Config::default();
+        config.sources.prometheus = Some("http://prom:9090".into());
+        let p = SourceArgs::default().plan(&config).expect("plan");
+        assert_eq!(p.prometheus.as_deref(), Some("http://prom:9090"));
+        assert_eq!(p.sim, None);
+        let bad = SourceArgs {
+            prometheus: Some("prom:9090".into()),
+            ..SourceArgs::default()
+        };
+        let e = bad.plan(&config).unwrap_err().to_string();
+        assert!(e.contains("--prometheus"), "{e}");
+    }
+
+    #[test]
+    fn urls_are_checked() {
+        assert!(check_url("--scrape", "http://127.0.0.1:9464/metrics").is_ok());
+        assert!(check_url("--scrape", "https://host/metrics").is_ok());
+        assert!(check_url("--scrape", "127.0.0.1:9464/metrics").is_err());
+        assert!(check_url("--scrape", "http:///metrics").is_err());
+        assert!(check_url("--scrape", "http://:80/metrics").is_err());
+        assert!(check_url("--scrape", "http://a b/metrics").is_err());
+    }
+}

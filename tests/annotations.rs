@@ -1,0 +1,118 @@
+//! Deploy annotations over HTTP: a CI/CD tool posts `POST /api/v1/annotations` with the
+//! token, the engine shows the change and ranks it as evidence; without the token, or with a
+//! bad body, the API refuses with a reason and nothing is kept.
+
+use opscope::engine::{Engine, EngineConfig};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const TOKEN: &str = "test-token-0123456789";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marked_deploy_is_a_change_and_evidence_for_the_cause() {
+    let cfg = fixtures::SimConfig::new("latency", 9);
+    let fault_ms = cfg.fault_start_ms();
+    let start = fault_ms - 25 * 15_000;
+    let sim_cfg = fixtures::SimConfig {
+        start_ms: start - 60_000,
+        fault_after_ms: fault_ms - (start - 60_000),
+        ..cfg
+    };
+    let (sim, clock) = opscope::eval::start_sim(sim_cfg).await.expect("sim");
+    let mut engine = Engine::new(&EngineConfig::for_interval(
+        vec![format!("{}/metrics", sim.url())],
+        Duration::from_secs(15),
+    ));
+    let annotations = web::Annotations::default();
+    engine.add_enricher(Box::new(annotations.feed()));
+    let (_tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+    let api = web::serve(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        web::ApiState {
+            snapshot: rx,
+            annotations: annotations.clone(),
+            token: Some(Arc::from(TOKEN)),
+            protect_reads: false,
+        },
+    )
+    .await
+    .expect("api");
+    let url = format!("http://{}/api/v1/annotations", api.addr);
+    let http = reqwest::Client::new();
+    let post = |token: Option<&str>, body: String| {
+        let mut r = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.send()
+    };
+
+    // Refusals first: no token, a wrong one, a broken body, a hostile workload name.
+    let deploy_ms = fault_ms - 5_000;
+    // The API checks times against the wall clock; the run is on a virtual one, so the
+    // annotation is posted without a time and then moved to the virtual deploy moment.
+    let no_time =
+        r#"{"workload":"paymentservice","namespace":"shop","text":"deploy v2.3.1 (jenkins #77)"}"#;
+    let r = post(None, no_time.into()).await.expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+    let r = post(Some("wrong-token-0123456789"), no_time.into())
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+    let r = post(Some(TOKEN), "{not json".into()).await.expect("send");
+    assert_eq!(r.status().as_u16(), 400);
+    let r = post(Some(TOKEN), r#"{"workload":"../etc","text":"x"}"#.into())
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 422);
+    let msg = r.text().await.expect("text");
+    assert!(msg.contains("not a Kubernetes name"), "{msg}");
+    assert!(
+        annotations.all().is_empty(),
+        "refused requests kept nothing"
+    );
+
+    let r = post(Some(TOKEN), no_time.into()).await.expect("send");
+    assert_eq!(r.status().as_u16(), 201);
+    let mut held = annotations.all();
+    assert_eq!(held.len(), 1);
+    // Move the received annotation to the virtual deploy time (see above).
+    let mut ev = held.remove(0);
+    ev.ts_ms = deploy_ms;
+    let fresh = web::Annotations::default();
+    fresh.push(ev.clone());
+    engine.add_enricher(Box::new(fresh.feed()));
+
+    let mut last = None;
+    for i in 0..40 {
+        let now = start + i * 15_000;
+        clock.store(now, Ordering::SeqCst);
+        last = Some(engine.cycle(now).await.expect("cycle"));
+    }
+    let snap = last.expect("ran");
+    assert!(snap.changes.contains(&ev), "{:?}", snap.changes);
+    let inc = snap
+        .incidents
+        .iter()
+        .find(|i| {
+            i.causes
+                .first()
+                .is_some_and(|c| c.entity.name == "paymentservice")
+        })
+        .expect("an incident with paymentservice first");
+    let evidence: Vec<&str> = inc.causes[0]
+        .evidence
+        .iter()
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(
+        evidence.iter().any(|t| t.contains("jenkins #77")),
+        "the marked deploy is evidence: {evidence:?}"
+    );
+    drop(api);
+    sim.shutdown().await;
+}

@@ -1,0 +1,227 @@
+//! The Prometheus HTTP API source against Debian's real `prometheus` server: the server
+//! scrapes the simulator, opscope reads it through PromQL (rates and sums pushed down), and
+//! gets the same topology and the same top cause as scraping the simulator directly.
+//!
+//! Needs `/usr/bin/prometheus` (Debian package `prometheus`; `.ci/run` installs it).
+
+use opscope::engine::{Engine, EngineConfig, wall_ms};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A Prometheus server on a free loopback port with its own config and data directory; killed
+/// and cleaned up on drop.
+struct Prometheus {
+    child: Child,
+    dir: PathBuf,
+    url: String,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    l.local_addr().expect("addr").port()
+}
+
+fn prometheus_binary() -> String {
+    let bin = std::env::var("OPSCOPE_PROMETHEUS").unwrap_or_else(|_| "prometheus".into());
+    let found = Command::new(&bin)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "{bin} not found: install Debian's `prometheus` package (.ci/run does), \
+         or set OPSCOPE_PROMETHEUS to the binary"
+    );
+    bin
+}
+
+/// Start Prometheus scraping `target` (host:port) every second.
+async fn start_prometheus(target: &str) -> Prometheus {
+    let bin = prometheus_binary();
+    let dir = std::env::temp_dir().join(format!(
+        "opscope-prom-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(dir.join("data")).expect("data dir");
+    // The simulator serves every exporter from one endpoint, as a federating Prometheus
+    // would: keep its `instance` labels (node_exporter's names the node).
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n\
+         scrape_configs:\n  - job_name: sim\n    honor_labels: true\n    metrics_path: /metrics\n\
+         \x20   static_configs:\n      - targets: ['{target}']\n"
+    );
+    let cfg_path = dir.join("prometheus.yml");
+    std::fs::write(&cfg_path, config).expect("config");
+    let port = free_port();
+    let log = std::fs::File::create(dir.join("prometheus.log")).expect("log");
+    let child = Command::new(bin)
+        .arg(format!("--config.file={}", cfg_path.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("prometheus starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let prom = Prometheus { child, dir, url };
+    let ready = format!("{}/-/ready", prom.url);
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client.get(&ready).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not become ready: {}",
+            std::fs::read_to_string(prom.dir.join("prometheus.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    prom
+}
+
+type EdgeKey = (String, String, String);
+
+fn edges(s: &analytics::model::Snapshot) -> BTreeSet<EdgeKey> {
+    s.topology
+        .edges
+        .iter()
+        .map(|e| {
+            (
+                format!("{:?}", e.kind),
+                e.from.to_string(),
+                e.to.to_string(),
+            )
+        })
+        .collect()
+}
+
+fn entities(s: &analytics::model::Snapshot) -> BTreeSet<String> {
+    s.topology
+        .entities
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn top_cause(s: &analytics::model::Snapshot) -> Option<String> {
+    s.open_incidents()
+        .filter_map(|i| i.causes.first())
+        .map(|c| c.entity.name.clone())
+        .next()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promql_source_matches_direct_scraping_topology_and_top_cause() {
+    let fault_after = Duration::from_secs(60);
+    let sim = fixtures::Simulator::new(fixtures::SimConfig {
+        scenario: "latency".into(),
+        seed: 5,
+        start_ms: wall_ms() - 60_000,
+        fault_after_ms: 60_000 + fault_after.as_millis() as i64,
+        fault_duration_ms: 600_000,
+    })
+    .expect("sim");
+    let server = fixtures::serve(
+        sim,
+        fixtures::Clock::Real,
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("serve");
+    let prom = start_prometheus(&server.addr.to_string()).await;
+    // Let Prometheus hold a whole rate window (15.5 s) before the first query: a shorter
+    // history makes PromQL's rate() extrapolate from part of the window.
+    tokio::time::sleep(Duration::from_secs(18)).await;
+
+    let interval = Duration::from_secs(2);
+    let cfg = EngineConfig::for_interval(vec![format!("{}/metrics", server.url())], interval);
+    let mut direct = Engine::new(&cfg);
+    let mut via_prom = Engine::new(&EngineConfig::for_interval(Vec::new(), interval));
+    let window = Duration::from_millis(cfg.collector.observe.rate_window_ms as u64);
+    let src = collector::promql::PromSource::new(
+        &prom.url,
+        window,
+        Duration::from_secs(2),
+        cfg.collector.observe,
+    )
+    .expect("prometheus source");
+    via_prom.add_source(std::sync::Arc::new(src));
+
+    let started = Instant::now();
+    let mut compared_topology = false;
+    let (mut cause_direct, mut cause_prom) = (None, None);
+    while started.elapsed() < Duration::from_secs(150) {
+        tokio::time::sleep(interval).await;
+        let now = wall_ms();
+        let (a, b) = tokio::join!(direct.cycle(now), via_prom.cycle(now));
+        let (a, b) = (a.expect("direct cycle"), b.expect("promql cycle"));
+        assert!(
+            b.sources.iter().all(|s| !s.stale),
+            "promql source stale: {:?}",
+            b.sources
+        );
+        if !compared_topology && a.cycle >= 3 {
+            assert_eq!(entities(&a), entities(&b), "entities differ");
+            assert_eq!(edges(&a), edges(&b), "edges differ");
+            let calls = a
+                .topology
+                .edges
+                .iter()
+                .filter(|e| e.kind == collector::model::EdgeKind::Calls)
+                .count();
+            assert!(calls >= 10, "only {calls} call edges");
+            // Rates agree: the same counters over the same window, one computed by PromQL.
+            let rate = |s: &analytics::model::Snapshot| {
+                s.entities
+                    .iter()
+                    .find(|e| e.entity.name == "frontend")
+                    .and_then(|e| {
+                        e.signals
+                            .iter()
+                            .find(|(k, _)| *k == collector::model::SignalKind::RequestRate)
+                            .map(|(_, v)| *v)
+                    })
+            };
+            let (ra, rb) = (rate(&a).expect("direct rate"), rate(&b).expect("prom rate"));
+            assert!(
+                (ra - rb).abs() <= 0.25 * ra.max(rb),
+                "frontend request rate direct {ra} vs promql {rb}"
+            );
+            compared_topology = true;
+        }
+        cause_direct = cause_direct.or_else(|| top_cause(&a));
+        cause_prom = cause_prom.or_else(|| top_cause(&b));
+        if cause_direct.is_some() && cause_prom.is_some() {
+            break;
+        }
+    }
+    assert!(compared_topology, "never compared the topology");
+    assert_eq!(cause_direct.as_deref(), Some("paymentservice"));
+    assert_eq!(
+        cause_prom, cause_direct,
+        "top cause through PromQL differs from direct scraping"
+    );
+    drop(prom);
+    server.shutdown().await;
+}
