@@ -11,10 +11,12 @@ use crate::styles;
 /// Width of the key column.
 const KEY_COL: usize = 11;
 
-/// One section per scope: its title, then one line per binding.
-fn sections() -> Vec<Vec<Line<'static>>> {
+/// One section per scope: its title, then one line per binding (the replay keys only while
+/// replaying).
+fn sections(replaying: bool) -> Vec<Vec<Line<'static>>> {
     Scope::ALL
         .iter()
+        .filter(|&&scope| replaying || scope != Scope::Replay)
         .map(|&scope| {
             let mut lines = vec![Line::styled(scope.title(), styles::pane_title())];
             for b in keys::bindings(scope) {
@@ -48,8 +50,8 @@ fn join(sections: &[Vec<Line<'static>>]) -> Vec<Line<'static>> {
     out
 }
 
-pub(super) fn render(frame: &mut Frame, area: Rect) {
-    let sections = sections();
+pub(super) fn render(frame: &mut Frame, area: Rect, replaying: bool) {
+    let sections = sections(replaying);
     let one = join(&sections);
     // Two columns (split at the section nearest the middle) when they fit the width; else one
     // column when it fits the height; else two anyway, clipped.

@@ -47,7 +47,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     status_bar(app, frame, status);
     if app.help {
-        help::render(frame, body);
+        help::render(frame, body, app.replay.is_some());
     }
 }
 
