@@ -21,7 +21,9 @@ pub mod conventions;
 pub mod exposition;
 pub mod frames;
 pub mod model;
+pub mod nats;
 pub mod observe;
+pub mod rabbitmq;
 pub mod scrape;
 pub mod source;
 
