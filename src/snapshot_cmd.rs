@@ -48,7 +48,7 @@ pub struct SnapshotArgs {
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     interval: Option<Duration>,
     /// One JSON document instead of text: {"ts_ms", "cycles", "sources", "entities", "edges",
-    /// "signals", "incidents", "slos", "alerts", "burn_alerts", "changes"}
+    /// "signals", "incidents", "slos", "alerts", "burn_alerts", "changes", "edge_health"}
     #[arg(long)]
     json: bool,
 }
@@ -320,6 +320,8 @@ struct JsonReport<'a> {
     alerts: &'a [analytics::rules::Alert],
     burn_alerts: &'a [analytics::slo::BurnAlert],
     changes: &'a [collector::model::ChangeEvent],
+    /// Health of produces/consumes edges from their backlog.
+    edge_health: &'a [analytics::model::EdgeHealth],
 }
 
 impl<'a> JsonReport<'a> {
@@ -353,6 +355,7 @@ impl<'a> JsonReport<'a> {
             alerts: &s.alerts,
             burn_alerts: &s.burn_alerts,
             changes: &s.changes,
+            edge_health: &s.edge_health,
         }
     }
 }
@@ -613,6 +616,8 @@ mod tests {
                     rate_per_s: Some(12.5),
                     error_ratio: Some(0.02),
                     p99_ms: Some(250.0),
+                    backlog: None,
+                    backlog_growth_per_s: None,
                 }],
             },
             entities: vec![

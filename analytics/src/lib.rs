@@ -15,6 +15,7 @@
 //! assert!(snap.incidents.is_empty());
 //! ```
 
+pub mod backlog;
 pub mod detect;
 pub mod graph;
 pub mod incidents;
@@ -322,6 +323,7 @@ impl Analyzer {
                 .into_iter()
                 .filter(|b| b.state == slo::BurnAlertState::Firing)
                 .collect(),
+            edge_health: backlog::edge_health(&obs.topology.edges),
         }
     }
 

@@ -59,6 +59,8 @@ fn edge(
         rate_per_s: Some(rate),
         error_ratio: err,
         p99_ms: p99,
+        backlog: None,
+        backlog_growth_per_s: None,
     }
 }
 
@@ -578,6 +580,7 @@ pub fn snapshot() -> Snapshot {
         alerts: vec![rule_alert()],
         slos: slos(),
         burn_alerts: vec![burn_alert()],
+        edge_health: vec![],
     }
 }
 
