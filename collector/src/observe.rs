@@ -706,6 +706,18 @@ fn first_window(
     Ok(Window::default())
 }
 
+/// A counter family by its exposition name: the frame store keeps a counter declared without
+/// the `_total` suffix under `<name>_total`, and an untyped one under its own name.
+fn counter_window(
+    store: &FrameStore,
+    name: &str,
+    from: i64,
+    now: i64,
+    labels: &[&str],
+) -> Result<Window, FrameError> {
+    first_window(store, &[name, &format!("{name}_total")], from, now, labels)
+}
+
 fn set_backlog(e: &mut Edge, (level, growth): (f64, Option<f64>)) {
     e.backlog = Some(level);
     e.backlog_growth_per_s = growth;
@@ -915,13 +927,13 @@ fn nats_signals(
         (nats::IN_MSGS, SignalKind::PublishRate),
         (nats::OUT_MSGS, SignalKind::DeliverRate),
     ] {
-        let w = store.window(family, from, now, &by)?;
+        let w = counter_window(store, family, from, now, &by)?;
         for (k, v) in w.rate_by(any, &by) {
             b.signal(server(&k[0]), kind, v);
         }
     }
     let by = [nats::STREAM];
-    let last_seq = store.window(nats::STREAM_LAST_SEQ, from, now, &by)?;
+    let last_seq = counter_window(store, nats::STREAM_LAST_SEQ, from, now, &by)?;
     for (k, v) in last_seq.rate_by(any, &by) {
         b.signal(stream(&k[0]), SignalKind::PublishRate, v);
     }
@@ -932,9 +944,8 @@ fn nats_signals(
     let by = [nats::STREAM, nats::CONSUMER];
     let consumer =
         |k: &[String]| EntityId::new(EntityKind::ConsumerGroup, "", format!("{}@{}", k[1], k[0]));
-    let delivered = store
-        .window(nats::CONSUMER_DELIVERED, from, now, &by)?
-        .rate_by(any, &by);
+    let delivered =
+        counter_window(store, nats::CONSUMER_DELIVERED, from, now, &by)?.rate_by(any, &by);
     let pending = store.window(nats::CONSUMER_PENDING, from, now, &by)?;
     for (k, level) in level_and_growth(&pending, &by) {
         if k[0].is_empty() || k[1].is_empty() {
@@ -1029,7 +1040,7 @@ fn datastore_signals(
     }
     let mut tx: BTreeMap<String, f64> = BTreeMap::new();
     for family in [postgres::COMMITS, postgres::ROLLBACKS] {
-        let w = store.window(family, from, now, &by)?;
+        let w = counter_window(store, family, from, now, &by)?;
         for (k, v) in w.rate_by(any, &by) {
             *tx.entry(addr(&k)).or_insert(0.0) += v;
         }
