@@ -53,7 +53,7 @@ fn wait_for(addr: &str, what: &str, limit: Duration) {
 }
 
 /// A child process killed when the test ends, however it ends.
-struct Killed(Child, &'static str);
+struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -72,7 +72,7 @@ fn spawn(program: &'static str, args: &[&str], env: &[(&str, &str)]) -> Killed {
         c.env(k, v);
     }
     match c.spawn() {
-        Ok(child) => Killed(child, program),
+        Ok(child) => Killed(child),
         Err(e) => panic!("cannot start {program} ({e}); is its Debian package installed?"),
     }
 }
@@ -655,13 +655,12 @@ async fn nats_jetstream_pending_is_consumer_lag_on_the_consumes_edge() {
         )
         .expect("source"),
     ));
-    let mut snap = Arc::new(Snapshot::default());
     for _ in 0..3 {
-        snap = engine.cycle(wall_ms()).await.expect("cycle");
+        engine.cycle(wall_ms()).await.expect("cycle");
         publish(&mut nats, 20);
         tokio::time::sleep(Duration::from_millis(1000)).await;
     }
-    snap = engine.cycle(wall_ms()).await.expect("cycle");
+    let snap = engine.cycle(wall_ms()).await.expect("cycle");
     assert!(!snap.sources[0].stale, "{:?}", snap.sources[0]);
 
     let server = snap
