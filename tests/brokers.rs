@@ -353,7 +353,7 @@ fn expect_method(s: &mut TcpStream, class: u16, method: u16) -> Vec<u8> {
                 return p[4..].to_vec();
             }
             assert!(
-                !(c == 10 && m == 50) && !(c == 20 && m == 40),
+                !matches!((c, m), (10, 50) | (20, 40)),
                 "RabbitMQ closed the connection or channel: {:?}",
                 String::from_utf8_lossy(&p)
             );
