@@ -28,7 +28,7 @@ pub struct SnapshotArgs {
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     wait: Option<Duration>,
     /// One JSON document instead of text: {"ts_ms", "cycles", "sources", "entities", "edges",
-    /// "signals", "incidents", "slos", "alerts", "burn_alerts", "changes", "collector"}
+    /// "signals", "incidents", "slos", "alerts", "burn_alerts", "changes", "edge_health", "collector"}
     #[arg(long)]
     json: bool,
 }
@@ -199,6 +199,8 @@ struct JsonReport<'a> {
     burn_alerts: &'a [analytics::slo::BurnAlert],
     changes: &'a [collector::model::ChangeEvent],
     collector: &'a collector::model::CollectorStats,
+    /// Health of produces/consumes edges from their backlog.
+    edge_health: &'a [analytics::model::EdgeHealth],
 }
 
 impl<'a> JsonReport<'a> {
@@ -233,6 +235,7 @@ impl<'a> JsonReport<'a> {
             burn_alerts: &s.burn_alerts,
             changes: &s.changes,
             collector: &s.collector,
+            edge_health: &s.edge_health,
         }
     }
 }
@@ -517,6 +520,8 @@ mod tests {
                     rate_per_s: Some(12.5),
                     error_ratio: Some(0.02),
                     p99_ms: Some(250.0),
+                    backlog: None,
+                    backlog_growth_per_s: None,
                 }],
             },
             entities: vec![

@@ -51,6 +51,8 @@ fn topology(workloads: usize) -> Topology {
                     rate_per_s: Some(10.0),
                     error_ratio: Some(0.0),
                     p99_ms: Some(50.0),
+                    backlog: None,
+                    backlog_growth_per_s: None,
                 });
             }
         }

@@ -89,13 +89,28 @@ fn rule(kind: SignalKind) -> KindRule {
             abs: 0.5,
             event: true,
         },
-        SignalKind::ReplicasUnavailable | SignalKind::ContainersWaiting => KindRule {
+        SignalKind::ReplicasUnavailable
+        | SignalKind::ContainersWaiting
+        | SignalKind::UnderReplicatedPartitions
+        | SignalKind::ServiceDown => KindRule {
             up: true,
             down: false,
             rel: 0.0,
             abs: 0.5,
             event: true,
         },
+        SignalKind::MessagesUnacked => r(true, false, 0.5, 100.0),
+        // Replicas seconds behind: a few seconds is normal under load, tens are not.
+        SignalKind::ReplicationLag => r(true, false, 0.5, 10.0),
+        // Client connections, both ways: a pool that leaks, or clients that all went away.
+        SignalKind::Connections => r(true, true, 0.5, 5.0),
+        SignalKind::OpsRate | SignalKind::TransactionRate => r(true, true, 0.5, 5.0),
+        // Message rates and consumer counts follow the load and the deploys: shown, not
+        // alarmed on; a consumer that stops shows as backlog growing on its edge and as lag
+        // or queue depth ramping.
+        SignalKind::PublishRate | SignalKind::DeliverRate | SignalKind::Consumers => {
+            r(false, false, 0.0, f64::INFINITY)
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 //! assert!(snap.incidents.is_empty());
 //! ```
 
+pub mod backlog;
 pub mod detect;
 pub mod graph;
 pub mod incidents;
@@ -323,6 +324,7 @@ impl Analyzer {
                 .filter(|b| b.state == slo::BurnAlertState::Firing)
                 .collect(),
             collector: Default::default(),
+            edge_health: backlog::edge_health(&obs.topology.edges),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Findings and the published read model (`Snapshot`) that every UI renders.
 
 use collector::model::{
-    ChangeEvent, EntityId, Point, SignalKey, SignalKind, SourceStatus, Topology,
+    ChangeEvent, EdgeKind, EntityId, Point, SignalKey, SignalKind, SourceStatus, Topology,
 };
 use serde::{Deserialize, Serialize};
 
@@ -130,6 +130,22 @@ pub struct EntityHealth {
     pub signals: Vec<(SignalKind, f64)>,
 }
 
+/// Health of a `produces` / `consumes` edge from the backlog behind it
+/// ([`crate::backlog::edge_health`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeHealth {
+    pub from: EntityId,
+    pub to: EntityId,
+    pub kind: EdgeKind,
+    pub health: Health,
+    /// Why, in words: "backlog 120 msgs, +5.0 msg/s: growing while the consumer takes none".
+    pub reason: String,
+    /// Messages waiting.
+    pub backlog: f64,
+    /// Messages per second the backlog grew by over the rate window.
+    pub growth_per_s: Option<f64>,
+}
+
 /// The immutable state published after each engine cycle.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -158,6 +174,9 @@ pub struct Snapshot {
     /// The collector's self-metrics (series against the limit, samples refused).
     #[serde(default)]
     pub collector: collector::model::CollectorStats,
+    /// Health of the `produces` / `consumes` edges that have a backlog.
+    #[serde(default)]
+    pub edge_health: Vec<EdgeHealth>,
 }
 
 impl Snapshot {

@@ -70,6 +70,10 @@ fn is_infra(kind: SignalKind) -> bool {
             | SignalKind::NodeMemAvailable
             | SignalKind::CpuThrottled
             | SignalKind::ContainersWaiting
+            | SignalKind::MessagesUnacked
+            | SignalKind::UnderReplicatedPartitions
+            | SignalKind::ReplicationLag
+            | SignalKind::ServiceDown
     )
 }
 

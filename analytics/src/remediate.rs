@@ -71,7 +71,12 @@ pub fn suggest(inc: &Incident, facts: &Facts<'_>) -> Vec<Remediation> {
             });
             return out;
         }
-        EntityKind::Topic | EntityKind::Queue | EntityKind::Pod => return out,
+        EntityKind::Topic
+        | EntityKind::Queue
+        | EntityKind::Pod
+        | EntityKind::Broker
+        | EntityKind::Datastore
+        | EntityKind::ConsumerGroup => return out,
         EntityKind::Workload => {}
     }
     if let Some(c) = trigger(facts.changes, e, onset) {

@@ -89,6 +89,16 @@ pub fn signal_kind(s: SignalName) -> SignalKind {
         SignalName::QueueDepth => SignalKind::QueueDepth,
         SignalName::NodeCpuBusy => SignalKind::NodeCpuBusy,
         SignalName::NodeMemAvailable => SignalKind::NodeMemAvailable,
+        SignalName::MessagesUnacked => SignalKind::MessagesUnacked,
+        SignalName::Consumers => SignalKind::Consumers,
+        SignalName::PublishRate => SignalKind::PublishRate,
+        SignalName::DeliverRate => SignalKind::DeliverRate,
+        SignalName::UnderReplicatedPartitions => SignalKind::UnderReplicatedPartitions,
+        SignalName::Connections => SignalKind::Connections,
+        SignalName::OpsRate => SignalKind::OpsRate,
+        SignalName::TransactionRate => SignalKind::TransactionRate,
+        SignalName::ReplicationLag => SignalKind::ReplicationLag,
+        SignalName::ServiceDown => SignalKind::ServiceDown,
     }
 }
 
@@ -99,6 +109,9 @@ fn kind_name(k: EntityKind) -> EntityKindName {
         EntityKind::Node => EntityKindName::Node,
         EntityKind::Topic => EntityKindName::Topic,
         EntityKind::Queue => EntityKindName::Queue,
+        EntityKind::Broker => EntityKindName::Broker,
+        EntityKind::Datastore => EntityKindName::Datastore,
+        EntityKind::ConsumerGroup => EntityKindName::ConsumerGroup,
     }
 }
 

@@ -188,19 +188,117 @@ pub mod node {
     pub const MEM_AVAILABLE: &str = "node_memory_MemAvailable_bytes";
 }
 
-/// kafka_exporter.
+/// kafka_exporter (danielqsj/kafka_exporter) and Strimzi's Kafka JMX metrics.
 pub mod kafka {
+    /// Per consumer group, topic and partition: log end offset minus committed offset.
     pub const LAG: &str = "kafka_consumergroup_lag";
+    /// Per consumer group, topic and partition: the committed offset (its rate is what the
+    /// group consumes).
+    pub const GROUP_OFFSET: &str = "kafka_consumergroup_current_offset";
+    /// Per topic and partition: the log end offset (its rate is the messages in).
+    pub const TOPIC_OFFSET: &str = "kafka_topic_partition_current_offset";
+    /// Per topic and partition: 1 when the partition is under-replicated.
+    pub const UNDER_REPLICATED: &str = "kafka_topic_partition_under_replicated_partition";
+    /// Strimzi (JMX exporter), per broker: under-replicated partitions it leads.
+    pub const STRIMZI_UNDER_REPLICATED: &str =
+        "kafka_server_replicamanager_underreplicatedpartitions";
+    /// Strimzi (JMX exporter): messages in, per topic when labelled with `topic`, else the
+    /// broker's total.
+    pub const STRIMZI_MESSAGES_IN: &str = "kafka_server_brokertopicmetrics_messagesin_total";
     pub const GROUP: &str = "consumergroup";
     pub const TOPIC: &str = "topic";
+    pub const PARTITION: &str = "partition";
+    /// Labels naming a Strimzi broker, tried in order (the pod, else the scrape's instance).
+    pub const BROKER_LABELS: &[&str] = &["pod", "kubernetes_pod_name", "instance"];
 }
 
-/// RabbitMQ's prometheus plugin (per-object metrics).
+/// RabbitMQ: its prometheus plugin (`/metrics/per-object`, and `/metrics/detailed` whose
+/// names carry a `detailed_` infix) and the management API (`/api/queues`, `/api/consumers`),
+/// which [`crate::rabbitmq::RabbitMgmtSource`] turns into samples of the same names.
 pub mod rabbitmq {
+    /// Messages ready to be delivered, per queue: the queue depth.
     pub const READY: &str = "rabbitmq_queue_messages_ready";
+    pub const UNACKED: &str = "rabbitmq_queue_messages_unacked";
     pub const CONSUMERS: &str = "rabbitmq_queue_consumers";
+    pub const DETAILED_READY: &str = "rabbitmq_detailed_queue_messages_ready";
+    pub const DETAILED_UNACKED: &str = "rabbitmq_detailed_queue_messages_unacked";
+    pub const DETAILED_CONSUMERS: &str = "rabbitmq_detailed_queue_consumers";
+    /// Counter of messages published into the queue (the simulator's per-object name; the
+    /// management source's `message_stats.publish`).
+    pub const PUBLISHED: &str = "rabbitmq_queue_messages_published_total";
+    /// Counter of messages delivered from the queue to consumers or `basic.get`
+    /// (management API `message_stats.deliver_get`; named by the management source).
+    pub const DELIVERED: &str = "rabbitmq_queue_messages_delivered_total";
+    /// One series per consumer (value 1) naming its client in [`CONSUMER`] (management source;
+    /// the plugin has no per-consumer metric).
+    pub const CONSUMER_INFO: &str = "rabbitmq_queue_consumer_info";
     pub const QUEUE: &str = "queue";
+    pub const VHOST: &str = "vhost";
+    /// The consuming client: the connection's client-provided name, else its peer address.
+    pub const CONSUMER: &str = "consumer";
 }
+
+/// NATS monitoring endpoints as [`crate::nats::NatsSource`] turns them into samples, named
+/// like prometheus-nats-exporter's families.
+pub mod nats {
+    /// `/varz` `connections`.
+    pub const CONNECTIONS: &str = "gnatsd_varz_connections";
+    /// `/varz` `in_msgs` (counter).
+    pub const IN_MSGS: &str = "gnatsd_varz_in_msgs";
+    /// `/varz` `out_msgs` (counter).
+    pub const OUT_MSGS: &str = "gnatsd_varz_out_msgs";
+    /// `/varz` `slow_consumers`.
+    pub const SLOW_CONSUMERS: &str = "gnatsd_varz_slow_consumers";
+    /// `/connz` `num_connections`.
+    pub const CONNZ_CONNECTIONS: &str = "gnatsd_connz_num_connections";
+    /// Per stream: messages stored.
+    pub const STREAM_MESSAGES: &str = "jetstream_stream_messages";
+    /// Per stream: last sequence (its rate is the messages in).
+    pub const STREAM_LAST_SEQ: &str = "jetstream_stream_last_seq";
+    /// Per stream: consumers.
+    pub const STREAM_CONSUMERS: &str = "jetstream_stream_consumer_count";
+    /// Per consumer: messages not yet delivered.
+    pub const CONSUMER_PENDING: &str = "jetstream_consumer_num_pending";
+    /// Per consumer: delivered and not yet acknowledged.
+    pub const CONSUMER_ACK_PENDING: &str = "jetstream_consumer_num_ack_pending";
+    /// Per consumer: stream sequence of the last delivery (its rate is what it consumes).
+    pub const CONSUMER_DELIVERED: &str = "jetstream_consumer_delivered_stream_seq";
+    /// Label naming the server (its `server_name`).
+    pub const SERVER: &str = "server_name";
+    pub const STREAM: &str = "stream_name";
+    pub const CONSUMER: &str = "consumer_name";
+}
+
+/// Debian's `prometheus-redis-exporter` (oliver006/redis_exporter).
+pub mod redis {
+    pub const UP: &str = "redis_up";
+    pub const CLIENTS: &str = "redis_connected_clients";
+    pub const COMMANDS: &str = "redis_commands_processed_total";
+    pub const MEMORY: &str = "redis_memory_used_bytes";
+    /// Per replica (`slave_ip`, `slave_port`): seconds since its last acknowledgement.
+    pub const REPLICA_LAG: &str = "redis_connected_slave_lag_seconds";
+    /// `tcp_port` names the server when no `instance` label does.
+    pub const INFO: &str = "redis_instance_info";
+    pub const PORT: &str = "tcp_port";
+    pub const SYSTEM: &str = "redis";
+}
+
+/// Debian's `prometheus-postgres-exporter` (prometheus-community/postgres_exporter).
+pub mod postgres {
+    pub const UP: &str = "pg_up";
+    pub const BACKENDS: &str = "pg_stat_database_numbackends";
+    pub const COMMITS: &str = "pg_stat_database_xact_commit";
+    pub const ROLLBACKS: &str = "pg_stat_database_xact_rollback";
+    /// Replication lag in seconds, as the exporter's example queries name it (either).
+    pub const REPLICATION_LAG: &[&str] = &["pg_replication_lag", "pg_replication_lag_seconds"];
+    /// Label naming the server (`host:port`).
+    pub const SERVER: &str = "server";
+    pub const SYSTEM: &str = "postgres";
+}
+
+/// Label a federating Prometheus adds to name the scraped target; preferred over the
+/// exporters' own labels when present.
+pub const INSTANCE: &str = "instance";
 
 /// OpenTelemetry messaging semantic conventions, as exported by instrumented apps.
 pub mod messaging {

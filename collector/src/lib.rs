@@ -21,9 +21,11 @@ pub mod conventions;
 pub mod exposition;
 pub mod frames;
 pub mod model;
+pub mod nats;
 pub mod observe;
 pub mod promql;
 pub mod record;
+pub mod rabbitmq;
 pub mod scrape;
 pub mod source;
 

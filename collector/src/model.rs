@@ -16,8 +16,15 @@ pub enum EntityKind {
     Node,
     /// A Kafka topic.
     Topic,
-    /// A RabbitMQ (or other broker) queue.
+    /// A RabbitMQ (or other broker) queue, or a JetStream stream.
     Queue,
+    /// A message broker server (a NATS server).
+    Broker,
+    /// A database or cache server (PostgreSQL, Redis), named `<system>@<address>`.
+    Datastore,
+    /// A consumer whose workload is not known: a Kafka consumer group, a JetStream durable
+    /// consumer, a RabbitMQ client connection (by its client-provided name).
+    ConsumerGroup,
 }
 
 impl EntityKind {
@@ -28,6 +35,9 @@ impl EntityKind {
             EntityKind::Node => "node",
             EntityKind::Topic => "topic",
             EntityKind::Queue => "queue",
+            EntityKind::Broker => "broker",
+            EntityKind::Datastore => "datastore",
+            EntityKind::ConsumerGroup => "consumer_group",
         }
     }
 }
@@ -92,6 +102,30 @@ pub struct Edge {
     pub error_ratio: Option<f64>,
     /// 99th percentile latency seen by the caller, milliseconds.
     pub p99_ms: Option<f64>,
+    /// `produces` / `consumes`: messages waiting behind this edge (queue depth, the consumer
+    /// group's lag, a JetStream consumer's pending count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<f64>,
+    /// How fast [`Self::backlog`] grew over the rate window, messages per second (negative
+    /// when it drains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog_growth_per_s: Option<f64>,
+}
+
+impl Edge {
+    /// An edge without traffic figures.
+    pub fn new(kind: EdgeKind, from: EntityId, to: EntityId) -> Self {
+        Self {
+            from,
+            to,
+            kind,
+            rate_per_s: None,
+            error_ratio: None,
+            p99_ms: None,
+            backlog: None,
+            backlog_growth_per_s: None,
+        }
+    }
 }
 
 /// The observed platform at one moment: entities and their relations.
@@ -137,10 +171,31 @@ pub enum SignalKind {
     CpuThrottled,
     /// Containers of the workload waiting to start (CrashLoopBackOff, ImagePullBackOff, ...).
     ContainersWaiting,
+    /// Messages delivered to consumers and not yet acknowledged (RabbitMQ unacked, JetStream
+    /// ack pending).
+    MessagesUnacked,
+    /// Consumers attached to a queue or stream.
+    Consumers,
+    /// Messages published into a queue, topic, stream or broker per second.
+    PublishRate,
+    /// Messages delivered to consumers per second.
+    DeliverRate,
+    /// Partitions of a topic (or a broker's) with fewer in-sync replicas than replicas.
+    UnderReplicatedPartitions,
+    /// Client connections of a broker or datastore.
+    Connections,
+    /// Commands processed per second (Redis).
+    OpsRate,
+    /// Transactions (commits and rollbacks) per second (PostgreSQL).
+    TransactionRate,
+    /// Replication lag of a datastore's replicas, seconds (the worst replica).
+    ReplicationLag,
+    /// 1 when the exporter cannot reach its datastore (`redis_up` / `pg_up` is 0).
+    ServiceDown,
 }
 
 impl SignalKind {
-    pub const ALL: [SignalKind; 14] = [
+    pub const ALL: [SignalKind; 24] = [
         SignalKind::RequestRate,
         SignalKind::ErrorRatio,
         SignalKind::LatencyP99,
@@ -155,6 +210,16 @@ impl SignalKind {
         SignalKind::CallerLatencyP99,
         SignalKind::CpuThrottled,
         SignalKind::ContainersWaiting,
+        SignalKind::MessagesUnacked,
+        SignalKind::Consumers,
+        SignalKind::PublishRate,
+        SignalKind::DeliverRate,
+        SignalKind::UnderReplicatedPartitions,
+        SignalKind::Connections,
+        SignalKind::OpsRate,
+        SignalKind::TransactionRate,
+        SignalKind::ReplicationLag,
+        SignalKind::ServiceDown,
     ];
 
     /// Short human name, as shown in UIs and evidence.
@@ -174,6 +239,16 @@ impl SignalKind {
             SignalKind::CallerLatencyP99 => "latency p99 seen by callers",
             SignalKind::CpuThrottled => "CPU throttling",
             SignalKind::ContainersWaiting => "containers waiting",
+            SignalKind::MessagesUnacked => "messages unacked",
+            SignalKind::Consumers => "consumers",
+            SignalKind::PublishRate => "messages in",
+            SignalKind::DeliverRate => "messages out",
+            SignalKind::UnderReplicatedPartitions => "under-replicated partitions",
+            SignalKind::Connections => "connections",
+            SignalKind::OpsRate => "operations",
+            SignalKind::TransactionRate => "transactions",
+            SignalKind::ReplicationLag => "replication lag",
+            SignalKind::ServiceDown => "down",
         }
     }
 
@@ -188,7 +263,17 @@ impl SignalKind {
             SignalKind::Restarts => "restarts",
             SignalKind::ReplicasUnavailable => "replicas",
             SignalKind::ContainersWaiting => "containers",
-            SignalKind::ConsumerLag | SignalKind::QueueDepth => "messages",
+            SignalKind::ConsumerLag | SignalKind::QueueDepth | SignalKind::MessagesUnacked => {
+                "messages"
+            }
+            SignalKind::Consumers => "consumers",
+            SignalKind::PublishRate | SignalKind::DeliverRate => "msg/s",
+            SignalKind::UnderReplicatedPartitions => "partitions",
+            SignalKind::Connections => "connections",
+            SignalKind::OpsRate => "ops/s",
+            SignalKind::TransactionRate => "tx/s",
+            SignalKind::ReplicationLag => "s",
+            SignalKind::ServiceDown => "down",
         }
     }
 
@@ -214,7 +299,17 @@ impl SignalKind {
             SignalKind::Restarts
             | SignalKind::ReplicasUnavailable
             | SignalKind::ContainersWaiting => format!("{v:.0}"),
-            SignalKind::ConsumerLag | SignalKind::QueueDepth => format!("{v:.0} msgs"),
+            SignalKind::ConsumerLag | SignalKind::QueueDepth | SignalKind::MessagesUnacked => {
+                format!("{v:.0} msgs")
+            }
+            SignalKind::Consumers
+            | SignalKind::UnderReplicatedPartitions
+            | SignalKind::Connections => format!("{v:.0}"),
+            SignalKind::PublishRate | SignalKind::DeliverRate => format!("{v:.1} msg/s"),
+            SignalKind::OpsRate => format!("{v:.1} ops/s"),
+            SignalKind::TransactionRate => format!("{v:.1} tx/s"),
+            SignalKind::ReplicationLag => format!("{v:.1} s"),
+            SignalKind::ServiceDown => String::from(if v > 0.5 { "down" } else { "up" }),
         }
     }
 }

@@ -802,6 +802,16 @@ pub fn signal_str(s: SignalName) -> &'static str {
         SignalName::QueueDepth => "queue_depth",
         SignalName::NodeCpuBusy => "node_cpu_busy",
         SignalName::NodeMemAvailable => "node_mem_available",
+        SignalName::MessagesUnacked => "messages_unacked",
+        SignalName::Consumers => "consumers",
+        SignalName::PublishRate => "publish_rate",
+        SignalName::DeliverRate => "deliver_rate",
+        SignalName::UnderReplicatedPartitions => "under_replicated_partitions",
+        SignalName::Connections => "connections",
+        SignalName::OpsRate => "ops_rate",
+        SignalName::TransactionRate => "transaction_rate",
+        SignalName::ReplicationLag => "replication_lag",
+        SignalName::ServiceDown => "service_down",
     }
 }
 

@@ -359,11 +359,21 @@ pub enum SignalName {
     NodeCpuBusy,
     #[serde(alias = "node_memory")]
     NodeMemAvailable,
+    MessagesUnacked,
+    Consumers,
+    PublishRate,
+    DeliverRate,
+    UnderReplicatedPartitions,
+    Connections,
+    OpsRate,
+    TransactionRate,
+    ReplicationLag,
+    ServiceDown,
 }
 
 impl SignalName {
     /// Every signal name.
-    pub const ALL: [SignalName; 14] = [
+    pub const ALL: [SignalName; 24] = [
         SignalName::RequestRate,
         SignalName::ErrorRatio,
         SignalName::LatencyP99,
@@ -378,6 +388,16 @@ impl SignalName {
         SignalName::QueueDepth,
         SignalName::NodeCpuBusy,
         SignalName::NodeMemAvailable,
+        SignalName::MessagesUnacked,
+        SignalName::Consumers,
+        SignalName::PublishRate,
+        SignalName::DeliverRate,
+        SignalName::UnderReplicatedPartitions,
+        SignalName::Connections,
+        SignalName::OpsRate,
+        SignalName::TransactionRate,
+        SignalName::ReplicationLag,
+        SignalName::ServiceDown,
     ];
 
     /// The unit a threshold with a unit suffix must be written in for this signal.
@@ -553,6 +573,9 @@ pub enum EntityKindName {
     Node,
     Topic,
     Queue,
+    Broker,
+    Datastore,
+    ConsumerGroup,
 }
 
 /// Which entities a rule applies to: `entity = "checkout*"` or

@@ -547,8 +547,11 @@ fn kind_rank(k: EntityKind) -> u8 {
         EntityKind::Workload => 0,
         EntityKind::Topic => 1,
         EntityKind::Queue => 2,
-        EntityKind::Node => 3,
-        EntityKind::Pod => 4,
+        EntityKind::ConsumerGroup => 3,
+        EntityKind::Broker => 4,
+        EntityKind::Datastore => 5,
+        EntityKind::Node => 6,
+        EntityKind::Pod => 7,
     }
 }
 

@@ -125,7 +125,7 @@ pub fn node_width(id: &EntityId) -> u16 {
 fn is_graph_kind(kind: EntityKind) -> bool {
     matches!(
         kind,
-        EntityKind::Workload | EntityKind::Topic | EntityKind::Queue
+        EntityKind::Workload | EntityKind::Topic | EntityKind::Queue | EntityKind::ConsumerGroup
     )
 }
 
@@ -878,6 +878,8 @@ mod tests {
             rate_per_s: None,
             error_ratio: None,
             p99_ms: None,
+            backlog: None,
+            backlog_growth_per_s: None,
         }
     }
 
@@ -1047,6 +1049,8 @@ mod tests {
                         rate_per_s: None,
                         error_ratio: None,
                         p99_ms: None,
+                        backlog: None,
+                        backlog_growth_per_s: None,
                     }
                 })
                 .collect();

@@ -166,7 +166,17 @@ fn entity_columns<'a>(width: u16) -> Columns<'a, &'a EntityHealth> {
             Column::new("KIND", Constraint::Length(8), 9, |e: &&EntityHealth| {
                 Line::from(e.entity.kind.as_str())
             }),
-            sig("REQ/S", 11, 1, &[K::RequestRate]),
+            sig(
+                "REQ/S",
+                11,
+                1,
+                &[
+                    K::RequestRate,
+                    K::OpsRate,
+                    K::TransactionRate,
+                    K::PublishRate,
+                ],
+            ),
             sig("ERRORS", 6, 2, &[K::ErrorRatio]),
             sig("P99", 7, 3, &[K::LatencyP99]),
             sig("CPU", 10, 4, &[K::CpuCores, K::NodeCpuBusy]),

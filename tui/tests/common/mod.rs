@@ -59,6 +59,8 @@ fn edge(
         rate_per_s: Some(rate),
         error_ratio: err,
         p99_ms: p99,
+        backlog: None,
+        backlog_growth_per_s: None,
     }
 }
 
@@ -579,6 +581,7 @@ pub fn snapshot() -> Snapshot {
         slos: slos(),
         burn_alerts: vec![burn_alert()],
         collector: Default::default(),
+        edge_health: vec![],
     }
 }
 
