@@ -32,6 +32,15 @@ pub struct SourceArgs {
     /// 4 x --interval, at least 1m)
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub prometheus_window: Option<Duration>,
+    /// A NATS server's monitoring port (`http://host:8222`): /varz, /connz and /jsz
+    /// (JetStream streams and consumers) (repeatable)
+    #[arg(long = "nats", value_name = "URL")]
+    pub nats: Vec<String>,
+    /// RabbitMQ's management API (`http://host:15672`): queues, consumers and their clients;
+    /// user and password from $OPSCOPE_RABBITMQ_USER / $OPSCOPE_RABBITMQ_PASSWORD (default
+    /// guest/guest) (repeatable)
+    #[arg(long = "rabbitmq-api", value_name = "URL")]
+    pub rabbitmq_api: Vec<String>,
     /// The embedded simulated shop cluster on loopback (the default when no source is named)
     #[arg(long)]
     pub sim: bool,
@@ -47,7 +56,7 @@ pub struct SourceArgs {
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub interval: Option<Duration>,
     /// Replay a recording (`opscope record`) instead of watching live sources
-    #[arg(long, value_name = "FILE.parquet", conflicts_with_all = ["scrape", "prometheus", "sim", "scenario", "fault_after", "interval"])]
+    #[arg(long, value_name = "FILE.parquet", conflicts_with_all = ["scrape", "prometheus", "nats", "rabbitmq_api", "sim", "scenario", "fault_after", "interval"])]
     pub replay: Option<std::path::PathBuf>,
     /// Replay speed: recorded time per wall-clock time (1 = as recorded); `+`/`-` change it in
     /// the console
@@ -70,6 +79,8 @@ pub struct SimChoice {
 pub struct SourcePlan {
     pub scrape: Vec<String>,
     pub prometheus: Option<String>,
+    pub nats: Vec<String>,
+    pub rabbitmq_api: Vec<String>,
     pub prometheus_window: Duration,
     pub sim: Option<SimChoice>,
     pub interval: Duration,
@@ -96,7 +107,11 @@ pub fn check_url(flag: &str, u: &str) -> Result<()> {
 impl SourceArgs {
     /// Whether any flag names a source.
     fn names_a_source(&self) -> bool {
-        !self.scrape.is_empty() || self.prometheus.is_some() || self.sim
+        !self.scrape.is_empty()
+            || self.prometheus.is_some()
+            || !self.nats.is_empty()
+            || !self.rabbitmq_api.is_empty()
+            || self.sim
     }
 
     /// Resolve against the configuration; every error is a bad argument.
@@ -106,6 +121,12 @@ impl SourceArgs {
         }
         if let Some(u) = &self.prometheus {
             check_url("--prometheus", u)?;
+        }
+        for u in &self.nats {
+            check_url("--nats", u)?;
+        }
+        for u in &self.rabbitmq_api {
+            check_url("--rabbitmq-api", u)?;
         }
         let c = &config.sources;
         let (scrape, prometheus, config_sim) = if self.names_a_source() {
@@ -121,7 +142,10 @@ impl SourceArgs {
                 check_url("sources.prometheus", u)?;
             }
         }
-        let nothing_else = scrape.is_empty() && prometheus.is_none();
+        let nothing_else = scrape.is_empty()
+            && prometheus.is_none()
+            && self.nats.is_empty()
+            && self.rabbitmq_api.is_empty();
         let want_sim = self.sim || config_sim.is_some() || nothing_else;
         if (self.scenario.is_some() || self.fault_after.is_some()) && !want_sim {
             bail!("--scenario and --fault-after apply to the simulator: add --sim");
@@ -170,6 +194,8 @@ impl SourceArgs {
         Ok(SourcePlan {
             scrape,
             prometheus,
+            nats: self.nats.clone(),
+            rabbitmq_api: self.rabbitmq_api.clone(),
             prometheus_window,
             sim,
             interval,
@@ -241,6 +267,26 @@ pub async fn start(plan: &SourcePlan, config: &opscope_config::Config) -> Result
         .with_context(|| format!("--prometheus {url}"))?;
         engine.add_source(Arc::new(src));
         names.push(format!("prometheus {url}"));
+    }
+    for url in &plan.nats {
+        let src = collector::nats::NatsSource::new(url, cfg.collector.timeout)
+            .with_context(|| format!("--nats {url}"))?;
+        engine.add_source(Arc::new(src));
+        names.push(format!("nats {url}"));
+    }
+    for url in &plan.rabbitmq_api {
+        let user = std::env::var("OPSCOPE_RABBITMQ_USER").unwrap_or_else(|_| "guest".into());
+        let password =
+            std::env::var("OPSCOPE_RABBITMQ_PASSWORD").unwrap_or_else(|_| "guest".into());
+        let src = collector::rabbitmq::RabbitMgmtSource::with_timeout(
+            url,
+            &user,
+            &password,
+            cfg.collector.timeout,
+        )
+        .with_context(|| format!("--rabbitmq-api {url}"))?;
+        engine.add_source(Arc::new(src));
+        names.push(format!("rabbitmq {url}"));
     }
     Ok(Started {
         engine,

@@ -24,8 +24,8 @@ pub mod model;
 pub mod nats;
 pub mod observe;
 pub mod promql;
-pub mod record;
 pub mod rabbitmq;
+pub mod record;
 pub mod scrape;
 pub mod source;
 
