@@ -267,6 +267,9 @@ fn merge_reasons(inv: &Inventory, owners: &Owners, obs: &mut Observation) {
     }
 }
 
+/// One ReplicaSet of a Deployment: (revision, created ms, name, images).
+type RsRow = (i64, i64, String, Option<String>);
+
 fn recent(ts: i64, now: i64) -> bool {
     ts >= now - CHANGE_LOOKBACK_MS && ts <= now
 }
@@ -277,8 +280,7 @@ fn recent(ts: i64, now: i64) -> bool {
 /// change, and left out when it happened before the watch started.
 fn rollouts(inv: &Inventory, owners: &Owners, mem: &mut Memory, now: i64) -> Vec<ChangeEvent> {
     // (namespace, deployment) -> [(revision, created ms, name, images)]
-    let mut per: BTreeMap<(String, String), Vec<(i64, i64, String, Option<String>)>> =
-        BTreeMap::new();
+    let mut per: BTreeMap<(String, String), Vec<RsRow>> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for rs in &inv.replicasets {
         let (ns, name) = name_ns(&rs.metadata);
