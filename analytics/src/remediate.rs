@@ -21,7 +21,9 @@ pub const CHANGE_BEFORE_MS: i64 = 15 * 60_000;
 /// Slack after the first anomaly for a change to still count (scrape and rollout timing).
 pub const CHANGE_AFTER_MS: i64 = 60_000;
 
-/// The change on `e` that most likely triggered anomalies beginning at `onset_ms`.
+/// The deploy (rollout or marked deploy, see [`ChangeKind::is_deploy`]) on `e` that most likely
+/// triggered anomalies beginning at `onset_ms`. Restarts, Warning events and scaling are
+/// symptoms or context, not triggers.
 pub fn trigger<'a>(
     changes: &'a [ChangeEvent],
     e: &EntityId,
@@ -30,7 +32,8 @@ pub fn trigger<'a>(
     changes
         .iter()
         .filter(|c| {
-            &c.entity == e
+            c.kind.is_deploy()
+                && &c.entity == e
                 && c.ts_ms >= onset_ms - CHANGE_BEFORE_MS
                 && c.ts_ms <= onset_ms + CHANGE_AFTER_MS
         })
@@ -99,7 +102,7 @@ pub fn suggest(inc: &Incident, facts: &Facts<'_>) -> Vec<Remediation> {
                 ),
                 command: Some(format!("kubectl rollout undo {}", deploy_ref(e))),
             }),
-            ChangeKind::Scale { .. } => {}
+            ChangeKind::Scale { .. } | ChangeKind::Restart { .. } | ChangeKind::Warning { .. } => {}
         }
     }
     let reason = facts.terminations.get(e).map(String::as_str);

@@ -358,6 +358,32 @@ pub enum ChangeKind {
     Scale { from: i64, to: i64 },
     /// A deploy marked by an external tool (CI/CD, GitOps) through the annotations API.
     Annotation { text: String },
+    /// A container terminated and was restarted (its last termination, from the pod status).
+    Restart {
+        pod: String,
+        container: String,
+        /// Why it terminated (`OOMKilled`, `Error`, ...).
+        reason: String,
+    },
+    /// A Kubernetes Warning event (`BackOff`, `OOMKilling`, `FailedScheduling`,
+    /// `Unhealthy`, ...).
+    Warning {
+        /// The object it is about, `kind/name` (`pod/cartservice-...`, `node/node-a`).
+        object: String,
+        reason: String,
+        message: String,
+    },
+}
+
+impl ChangeKind {
+    /// A deploy: a new revision rolled out, or one marked by a deploy tool. Only these count
+    /// as "something was deployed just before" in root-cause ranking and remediation.
+    pub fn is_deploy(&self) -> bool {
+        matches!(
+            self,
+            ChangeKind::Rollout { .. } | ChangeKind::Annotation { .. }
+        )
+    }
 }
 
 /// One change event on an entity.
@@ -389,6 +415,22 @@ impl ChangeEvent {
             }
             ChangeKind::Scale { from, to } => format!("scaled {from} -> {to} replicas"),
             ChangeKind::Annotation { text } => format!("deploy marked: {text}"),
+            ChangeKind::Restart {
+                pod,
+                container,
+                reason,
+            } => format!("container {container} of {pod} restarted ({reason})"),
+            ChangeKind::Warning {
+                object,
+                reason,
+                message,
+            } => {
+                if message.is_empty() {
+                    format!("warning {reason} on {object}")
+                } else {
+                    format!("warning {reason} on {object}: {message}")
+                }
+            }
         }
     }
 }
