@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use collector::source::Enricher as _;
 use opscope::engine::{self, Engine, EngineConfig};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,6 +42,18 @@ pub struct SourceArgs {
     /// guest/guest) (repeatable)
     #[arg(long = "rabbitmq-api", value_name = "URL")]
     pub rabbitmq_api: Vec<String>,
+    /// The Kubernetes API for inventory and change events, read-only: in-cluster service
+    /// account, else the kubeconfig ($KUBECONFIG, ~/.kube/config) like kubectl; or the
+    /// kubeconfig file given
+    #[arg(long, value_name = "KUBECONFIG", num_args = 0..=1, default_missing_value = "")]
+    pub kube: Option<String>,
+    /// The kubeconfig context for --kube (default: its current context)
+    #[arg(long, value_name = "NAME")]
+    pub kube_context: Option<String>,
+    /// A Kubernetes API server reached without credentials (`kubectl proxy`, or the
+    /// simulator's `http://127.0.0.1:9464` from `opscope sim`)
+    #[arg(long, value_name = "URL", conflicts_with = "kube")]
+    pub kube_url: Option<String>,
     /// The embedded simulated shop cluster on loopback (the default when no source is named)
     #[arg(long)]
     pub sim: bool,
@@ -56,7 +69,7 @@ pub struct SourceArgs {
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub interval: Option<Duration>,
     /// Replay a recording (`opscope record`) instead of watching live sources
-    #[arg(long, value_name = "FILE.parquet", conflicts_with_all = ["scrape", "prometheus", "nats", "rabbitmq_api", "sim", "scenario", "fault_after", "interval"])]
+    #[arg(long, value_name = "FILE.parquet", conflicts_with_all = ["scrape", "prometheus", "nats", "rabbitmq_api", "kube", "kube_url", "sim", "scenario", "fault_after", "interval"])]
     pub replay: Option<std::path::PathBuf>,
     /// Replay speed: recorded time per wall-clock time (1 = as recorded); `+`/`-` change it in
     /// the console
@@ -81,6 +94,7 @@ pub struct SourcePlan {
     pub prometheus: Option<String>,
     pub nats: Vec<String>,
     pub rabbitmq_api: Vec<String>,
+    pub kube: Option<kubesource::KubeOptions>,
     pub prometheus_window: Duration,
     pub sim: Option<SimChoice>,
     pub interval: Duration,
@@ -111,6 +125,8 @@ impl SourceArgs {
             || self.prometheus.is_some()
             || !self.nats.is_empty()
             || !self.rabbitmq_api.is_empty()
+            || self.kube.is_some()
+            || self.kube_url.is_some()
             || self.sim
     }
 
@@ -128,6 +144,36 @@ impl SourceArgs {
         for u in &self.rabbitmq_api {
             check_url("--rabbitmq-api", u)?;
         }
+        if let Some(u) = &self.kube_url {
+            check_url("--kube-url", u)?;
+        }
+        let kube = if self.kube_url.is_some() || self.kube.is_some() {
+            Some(kubesource::KubeOptions {
+                url: self.kube_url.clone(),
+                kubeconfig: self
+                    .kube
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                    .map(std::path::PathBuf::from),
+                context: self.kube_context.clone(),
+                namespace: None,
+            })
+        } else if self.names_a_source() {
+            None
+        } else {
+            match &config.sources.kube {
+                opscope_config::Kube::Disabled => None,
+                opscope_config::Kube::Default => Some(kubesource::KubeOptions::default()),
+                opscope_config::Kube::Explicit {
+                    kubeconfig,
+                    context,
+                } => Some(kubesource::KubeOptions {
+                    kubeconfig: kubeconfig.clone(),
+                    context: context.clone(),
+                    ..Default::default()
+                }),
+            }
+        };
         let c = &config.sources;
         let (scrape, prometheus, config_sim) = if self.names_a_source() {
             (self.scrape.clone(), self.prometheus.clone(), None)
@@ -144,6 +190,7 @@ impl SourceArgs {
         }
         let nothing_else = scrape.is_empty()
             && prometheus.is_none()
+            && kube.is_none()
             && self.nats.is_empty()
             && self.rabbitmq_api.is_empty();
         let want_sim = self.sim || config_sim.is_some() || nothing_else;
@@ -196,6 +243,7 @@ impl SourceArgs {
             prometheus,
             nats: self.nats.clone(),
             rabbitmq_api: self.rabbitmq_api.clone(),
+            kube,
             prometheus_window,
             sim,
             interval,
@@ -267,6 +315,13 @@ pub async fn start(plan: &SourcePlan, config: &opscope_config::Config) -> Result
         .with_context(|| format!("--prometheus {url}"))?;
         engine.add_source(Arc::new(src));
         names.push(format!("prometheus {url}"));
+    }
+    if let Some(opts) = &plan.kube {
+        let src = kubesource::KubeSource::connect(opts.clone())
+            .await
+            .context("--kube: connecting to the Kubernetes API")?;
+        names.push(src.status().name);
+        engine.add_enricher(Box::new(src));
     }
     for url in &plan.nats {
         let src = collector::nats::NatsSource::new(url, cfg.collector.timeout)

@@ -91,6 +91,8 @@ pub struct KubeOptions {
     /// Talk to this API server directly, without credentials (tests, `kubectl proxy`).
     /// `None`: the kubeconfig, then the in-cluster service account, like kubectl.
     pub url: Option<String>,
+    /// This kubeconfig file (`None`: `$KUBECONFIG`, else `~/.kube/config`).
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// The kubeconfig context (`None`: its current context).
     pub context: Option<String>,
     /// Watch namespaced kinds in this namespace only (`None`: all namespaces). Nodes are
@@ -229,6 +231,23 @@ impl KubeSource {
         // crate brings a second provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let config = match (&opts.url, &opts.context) {
+            (None, ctx) if opts.kubeconfig.is_some() => {
+                let path = opts
+                    .kubeconfig
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""));
+                let kc = kube::config::Kubeconfig::read_from(path)
+                    .map_err(|e| KubeError::Kubeconfig(format!("{}: {e}", path.display())))?;
+                kube::Config::from_custom_kubeconfig(
+                    kc,
+                    &kube::config::KubeConfigOptions {
+                        context: ctx.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| KubeError::Kubeconfig(e.to_string()))?
+            }
             (Some(url), _) => {
                 let uri = url.parse::<http::Uri>().map_err(|e| KubeError::Url {
                     url: url.clone(),

@@ -193,6 +193,8 @@ fn merge_topology(inv: &Inventory, owners: &Owners, obs: &mut Observation) {
                 rate_per_s: None,
                 error_ratio: None,
                 p99_ms: None,
+                backlog: None,
+                backlog_growth_per_s: None,
             });
     };
     for n in &inv.nodes {
@@ -552,6 +554,8 @@ mod tests {
             rate_per_s: Some(12.0),
             error_ratio: None,
             p99_ms: None,
+            backlog: None,
+            backlog_growth_per_s: None,
         };
         obs.topology.entities = vec![calls.from.clone(), cart()];
         obs.topology.edges = vec![calls.clone()];
