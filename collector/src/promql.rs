@@ -20,6 +20,7 @@
 
 use crate::exposition::MetricType;
 use crate::observe::ObserveOptions;
+use crate::scrape::error_chain;
 use crate::source::{OwnedSample, PullFuture, PullSource, Samples};
 use prometheus_http_query::Client;
 use std::time::Duration;
@@ -88,7 +89,7 @@ pub fn plan(wanted: &[(String, Vec<String>)], window: Duration) -> Vec<Pushdown>
 /// `90s` -> `90s`, `1500ms` -> `1500ms` (PromQL durations).
 fn promql_duration(d: Duration) -> String {
     let ms = d.as_millis().max(1);
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -237,21 +238,6 @@ impl PullSource for PromSource {
     fn pull(&self, now_ms: i64) -> PullFuture<'_> {
         Box::pin(self.pull_all(now_ms))
     }
-}
-
-/// The error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]

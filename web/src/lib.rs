@@ -208,9 +208,12 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Response> {
+/// Why a request is refused: its status and a message.
+type Refusal = (StatusCode, &'static str);
+
+fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(token) = &state.token else {
-        return Err(error(
+        return Err((
             StatusCode::FORBIDDEN,
             "no API token is configured: start opscope with --api-token-env or --api-token-file",
         ));
@@ -221,18 +224,15 @@ fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.strip_prefix("Bearer "));
     match given {
         Some(g) if same(g.trim().as_bytes(), token.as_bytes()) => Ok(()),
-        _ => Err(error(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token",
-        )),
+        _ => Err((StatusCode::UNAUTHORIZED, "missing or wrong bearer token")),
     }
 }
 
 async fn snapshot(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     if state.protect_reads
-        && let Err(r) = authorized(&state, &headers)
+        && let Err((status, msg)) = authorized(&state, &headers)
     {
-        return r;
+        return error(status, msg);
     }
     let snap = state.snapshot.borrow().clone();
     axum::Json(snap.as_ref()).into_response()
@@ -250,8 +250,8 @@ async fn annotate(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return r;
+    if let Err((status, msg)) = authorized(&state, &headers) {
+        return error(status, msg);
     }
     let req: AnnotationRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
