@@ -210,6 +210,18 @@ async fn promql_source_matches_direct_scraping_topology_and_top_cause() {
             );
             compared_topology = true;
         }
+        // Latency comes through PromQL too (histogram bucket rates).
+        if a.cycle == 8 {
+            let has_p99 = |s: &analytics::model::Snapshot| {
+                s.entities.iter().any(|e| {
+                    e.entity.name == "paymentservice"
+                        && e.signals
+                            .iter()
+                            .any(|(k, _)| *k == collector::model::SignalKind::LatencyP99)
+                })
+            };
+            assert!(has_p99(&a) && has_p99(&b), "latency p99 missing");
+        }
         cause_direct = cause_direct.or_else(|| top_cause(&a));
         cause_prom = cause_prom.or_else(|| top_cause(&b));
         if cause_direct.is_some() && cause_prom.is_some() {

@@ -186,10 +186,12 @@ impl PromSource {
                 errors.push(format!("{}: not an instant vector", q.promql));
                 continue;
             };
-            let kind = if q.rated {
-                MetricType::Counter
-            } else {
-                MetricType::Gauge
+            // The kind decides the frame name: a counter's frame ends in `_total`, a
+            // histogram's is its family name.
+            let kind = match (q.rated, q.sample != q.family) {
+                (true, true) => MetricType::Histogram,
+                (true, false) => MetricType::Counter,
+                (false, _) => MetricType::Gauge,
             };
             let fam = out.family(&q.family, kind);
             fam.rated = q.rated;
