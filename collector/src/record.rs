@@ -148,23 +148,6 @@ fn schema() -> Schema {
     )
 }
 
-fn type_name(t: MetricType) -> &'static str {
-    t.as_str()
-}
-
-fn type_from(s: &str) -> MetricType {
-    match s {
-        "counter" => MetricType::Counter,
-        "gauge" => MetricType::Gauge,
-        "histogram" => MetricType::Histogram,
-        "gaugehistogram" => MetricType::GaugeHistogram,
-        "summary" => MetricType::Summary,
-        "info" => MetricType::Info,
-        "stateset" => MetricType::StateSet,
-        _ => MetricType::Unknown,
-    }
-}
-
 /// Labels as a JSON object with sorted keys.
 fn labels_json(labels: &[(String, String)]) -> String {
     let map: BTreeMap<&str, &str> = labels
@@ -232,7 +215,7 @@ impl Recorder {
                             rows.source.push(sc.source.clone());
                             rows.record.push("sample");
                             rows.family.push(Some(fam.name.clone()));
-                            rows.kind.push(Some(type_name(fam.kind)));
+                            rows.kind.push(Some(fam.kind.as_str()));
                             rows.rated.push(fam.rated);
                             rows.sample.push(Some(s.name.clone()));
                             rows.labels.push(Some(labels_json(&s.labels)));
@@ -363,7 +346,11 @@ pub fn read(path: &Path) -> Result<Vec<Cycle>, RecordError> {
                     continue;
                 };
                 let fam_name = family.get(i).unwrap_or("");
-                let fam = samples.family(fam_name, type_from(kind.get(i).unwrap_or("")));
+                let fam = samples.family(
+                    fam_name,
+                    crate::exposition::type_name(kind.get(i).unwrap_or(""))
+                        .unwrap_or(MetricType::Unknown),
+                );
                 fam.rated = rated.get(i).unwrap_or(false);
                 let map: BTreeMap<String, String> =
                     serde_json::from_str(labels.get(i).unwrap_or("{}"))

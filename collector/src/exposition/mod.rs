@@ -45,6 +45,7 @@ mod prometheus;
 mod scan;
 
 pub use check::{CheckReport, LintKind, LintWarning, check, report};
+pub(crate) use openmetrics::type_name;
 
 /// Which text format a payload is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

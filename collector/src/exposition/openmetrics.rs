@@ -75,7 +75,8 @@ fn fit(family: &str, kind: MetricType, sample: &str) -> Option<Suffix> {
     suffixes(kind).iter().copied().find(|s| s.as_str() == rest)
 }
 
-fn type_name(s: &str) -> Option<MetricType> {
+/// The type named `s` in a `# TYPE` line (OpenMetrics spelling), if any.
+pub(crate) fn type_name(s: &str) -> Option<MetricType> {
     Some(match s {
         "counter" => MetricType::Counter,
         "gauge" => MetricType::Gauge,
