@@ -89,15 +89,17 @@ mod tests {
 
     #[test]
     fn example_is_ok() {
-        let env = |k: &str| {
-            (k == "OPSCOPE_SLACK_WEBHOOK").then(|| "https://hooks.example/T/B/secret".to_owned())
+        let env = |k: &str| match k {
+            "OPSCOPE_SLACK_WEBHOOK" => Some("https://hooks.example/T/B/secret".to_owned()),
+            "OPSCOPE_API_TOKEN" => Some("a-long-enough-api-token".to_owned()),
+            _ => None,
         };
         let (out, ok) = check_text("ex.toml", include_str!("../config/example.toml"), &env);
         assert!(ok);
         assert!(out.problems.is_empty(), "{:?}", out.problems);
         assert_eq!(
             out.summary,
-            "config OK: 2 scrape targets, 3 SLOs, 5 rules, 1 notifier"
+            "config OK: 2 scrape targets, 1 NATS server, 1 RabbitMQ API, 3 SLOs, 5 rules, 1 notifier"
         );
     }
 

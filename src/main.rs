@@ -44,11 +44,12 @@ enum Command {
     /// The terminal console on the named sources (scrape targets, Prometheus, Kubernetes;
     /// the simulator when none is named)
     Tui(TuiArgs),
-    /// Headless: the engine on the named sources plus the HTTP API (`GET /api/v1/snapshot`,
-    /// `POST /api/v1/annotations` for deploy tools), until Ctrl-C
+    /// Headless: the engine on the named sources (or a recording, `--replay`) plus the HTTP
+    /// API (`GET /api/v1/snapshot`, `POST /api/v1/annotations` for deploy tools), until Ctrl-C
     Run(RunArgs),
     /// Write what the collector sees (samples, failures, change events) to a Parquet file,
-    /// cycle by cycle; replay it with `tui --replay FILE` or `snapshot --replay FILE`
+    /// cycle by cycle; replay it with `tui --replay FILE`, `run --replay FILE` or
+    /// `snapshot --replay FILE`
     Record(RecordArgs),
     /// Collect once (or for --wait), analyse, print entities, edges, incidents and sources,
     /// and exit: 0 when it ran, 1 on bad arguments, 2 when every source failed
@@ -116,6 +117,13 @@ struct SimArgs {
     listen: SocketAddr,
     #[command(flatten)]
     fault: FaultArgs,
+    /// Which service mesh's proxy metrics to serve
+    #[arg(long, value_enum, default_value = "istio")]
+    mesh: MeshArg,
+    /// Also serve the Kafka brokers' metrics as a Strimzi cluster names them
+    /// (/metrics/kafka-broker)
+    #[arg(long)]
+    strimzi: bool,
     /// List the scenarios and exit
     #[arg(long)]
     list_scenarios: bool,
@@ -149,10 +157,12 @@ struct RcaArgs {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Address of the HTTP API (a non-loopback address requires a token)
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Environment variable holding the API bearer token (default: OPSCOPE_API_TOKEN if set)
+    /// Address of the HTTP API (a non-loopback address requires a token) [default: the
+    /// config's `api.listen`, 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Environment variable holding the API bearer token (default: the config's `[api]`
+    /// token, else OPSCOPE_API_TOKEN if set)
     #[arg(long, value_name = "NAME", conflicts_with = "api_token_file")]
     api_token_env: Option<String>,
     /// File holding the API bearer token
@@ -192,6 +202,12 @@ enum CheckCommand {
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MeshArg {
+    Istio,
+    Linkerd,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -473,7 +489,11 @@ fn tui_replay(path: &std::path::Path, speed: f64, config: &opscope_config::Confi
 }
 
 /// The API token from a file or an environment variable; never printed.
-fn api_token(env: Option<&str>, file: Option<&std::path::Path>) -> Result<Option<Arc<str>>> {
+fn api_token(
+    env: Option<&str>,
+    file: Option<&std::path::Path>,
+    config: &opscope_config::Api,
+) -> Result<Option<Arc<str>>> {
     let raw = match (env, file) {
         (_, Some(f)) => Some(
             std::fs::read_to_string(f)
@@ -483,10 +503,24 @@ fn api_token(env: Option<&str>, file: Option<&std::path::Path>) -> Result<Option
             std::env::var(name)
                 .with_context(|| format!("--api-token-env {name}: the variable is not set"))?,
         ),
-        (None, None) => std::env::var("OPSCOPE_API_TOKEN").ok(),
+        (None, None) => match config.token_source().context("the config's [api] token")? {
+            Some(src) => match src.resolve(&|k| std::env::var(k).ok()) {
+                Ok(t) => Some(t.expose().to_owned()),
+                // As `config check` says: an unset variable leaves annotations off.
+                Err(e @ opscope_config::SecretError::MissingEnv(_)) => {
+                    tracing::warn!("[api] token: {e}; annotations are refused");
+                    None
+                }
+                Err(e) => return Err(e).context("the config's [api] token"),
+            },
+            None => std::env::var("OPSCOPE_API_TOKEN").ok(),
+        },
     };
     match raw.map(|t| t.trim().to_owned()) {
-        Some(t) if t.len() < 16 => anyhow::bail!("the API token must be at least 16 characters"),
+        Some(t) if t.chars().count() < opscope_config::MIN_TOKEN_CHARS => anyhow::bail!(
+            "the API token must be at least {} characters",
+            opscope_config::MIN_TOKEN_CHARS
+        ),
         Some(t) => Ok(Some(Arc::from(t))),
         None => Ok(None),
     }
@@ -494,9 +528,17 @@ fn api_token(env: Option<&str>, file: Option<&std::path::Path>) -> Result<Option
 
 /// `opscope run`: engine + API, headless, until Ctrl-C.
 fn run_cmd(a: RunArgs, config: &opscope_config::Config) -> Result<()> {
-    let token = api_token(a.api_token_env.as_deref(), a.api_token_file.as_deref())?;
-    let plan = a.sources.plan(config)?;
+    let listen = a.listen.unwrap_or(config.api.listen);
     let rt = runtime()?;
+    if let Some(path) = &a.sources.replay {
+        return rt.block_on(run_replay(path, a.sources.speed, listen, config));
+    }
+    let token = api_token(
+        a.api_token_env.as_deref(),
+        a.api_token_file.as_deref(),
+        &config.api,
+    )?;
+    let plan = a.sources.plan(config)?;
     rt.block_on(async {
         let started = sources::start(&plan, config).await?;
         let (mut engine, sim) = (started.engine, started.sim);
@@ -505,7 +547,7 @@ fn run_cmd(a: RunArgs, config: &opscope_config::Config) -> Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
         let has_token = token.is_some();
         let server = web::serve(
-            a.listen,
+            listen,
             web::ApiState {
                 snapshot: rx,
                 annotations,
@@ -539,6 +581,76 @@ fn run_cmd(a: RunArgs, config: &opscope_config::Config) -> Result<()> {
     })
 }
 
+/// `opscope run --replay FILE`: the API serves the recording's snapshots as it plays, at
+/// `speed`; annotations are refused (the recording's change events are fixed).
+async fn run_replay(
+    path: &std::path::Path,
+    speed: f64,
+    listen: SocketAddr,
+    config: &opscope_config::Config,
+) -> Result<()> {
+    let replay = opscope::replay::Replay::load(path)
+        .with_context(|| format!("--replay {}", path.display()))?;
+    let mut cfg = replay.engine_config();
+    sources::apply_limits(&mut cfg, config);
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+    let (status_tx, mut status_rx) =
+        tokio::sync::watch::channel(tui::replay::ReplayStatus::default());
+    // Kept open so that the replay holds its last cycle after the end.
+    let (_commands, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = web::serve(
+        listen,
+        web::ApiState {
+            snapshot: rx,
+            annotations: web::Annotations::default(),
+            token: None,
+            protect_reads: false,
+        },
+    )
+    .await
+    .context("starting the HTTP API")?;
+    eprintln!(
+        "opscope replaying {} ({} cycles, x{speed}); API on http://{}/api/v1/snapshot \
+         (annotations off while replaying)",
+        path.display(),
+        replay.times().len(),
+        server.addr
+    );
+    let span_s = replay
+        .times()
+        .last()
+        .zip(replay.times().first())
+        .map_or(0, |(b, a)| (b - a) / 1000);
+    let bar = progress_bar(
+        u64::try_from(span_s).unwrap_or(0).max(1),
+        "replaying",
+        "s recorded",
+    );
+    let player = tokio::spawn(async move { replay.play(&cfg, speed, tx, status_tx, cmd_rx).await });
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            changed = status_rx.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let st = *status_rx.borrow_and_update();
+                bar.set_position(u64::try_from((st.position_ms - st.start_ms) / 1000).unwrap_or(0));
+                if st.finished && !bar.is_finished() {
+                    bar.finish_and_clear();
+                    eprintln!("replay finished; serving its last state until Ctrl-C");
+                }
+            }
+            _ = &mut ctrl_c => break,
+        }
+    }
+    bar.finish_and_clear();
+    player.abort();
+    drop(server);
+    Ok(())
+}
+
 /// `opscope record`: collect on the wall clock, write each cycle, show progress on stderr.
 fn record_cmd(a: RecordArgs, config: &opscope_config::Config) -> Result<()> {
     if a.sources.replay.is_some() {
@@ -553,16 +665,9 @@ fn record_cmd(a: RecordArgs, config: &opscope_config::Config) -> Result<()> {
         let mut rec = collector::record::Recorder::create(&a.out)
             .with_context(|| format!("--out {}", a.out.display()))?;
         let bar = match a.duration {
-            Some(d) => indicatif::ProgressBar::new(d.as_secs().max(1)),
+            Some(d) => progress_bar(d.as_secs().max(1), "recording", "s"),
             None => indicatif::ProgressBar::new_spinner(),
         };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} recording {elapsed_precise} [{bar:30}] {pos}/{len}s {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
         eprintln!(
             "recording {} every {} into {} (Ctrl-C stops)",
             started.describe,
@@ -618,6 +723,20 @@ fn record_cmd(a: RecordArgs, config: &opscope_config::Config) -> Result<()> {
     })
 }
 
+/// A progress bar on stderr (drawn only when stderr is a terminal): `what` before it, the
+/// position and length in `unit` after it, then the message.
+pub(crate) fn progress_bar(len: u64, what: &str, unit: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} {{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}}{unit} {{msg}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
 /// Engine in the background, terminal UI in the foreground until the user quits.
 fn console(
     rt: &tokio::runtime::Runtime,
@@ -655,13 +774,25 @@ fn sim(a: SimArgs) -> Result<()> {
     if let Some(dir) = &a.export_rcaeval {
         return export_rcaeval(&rt, dir, a.seeds);
     }
-    let sim = simulator(&a.fault)?;
+    let mesh = match a.mesh {
+        MeshArg::Istio => fixtures::Mesh::Istio,
+        MeshArg::Linkerd => fixtures::Mesh::Linkerd,
+    };
+    let sim = simulator(&a.fault)?.with_mesh(mesh).with_strimzi(a.strimzi);
     rt.block_on(async move {
         let server = fixtures::serve(sim, fixtures::Clock::Real, a.listen)
             .await
             .with_context(|| format!("listening on {}", a.listen))?;
         println!("simulated cluster: {}/metrics (scenario {}, fault after {})", server.url(), a.fault.scenario, humantime::format_duration(a.fault.fault_after));
-        println!("components: /metrics/{{istio,kube-state-metrics,cadvisor,node-exporter,kafka-exporter,rabbitmq,apps}}, ground truth: /ground-truth. Ctrl-C stops.");
+        let components: Vec<&str> = fixtures::Component::ALL
+            .iter()
+            .filter(|c| a.strimzi || **c != fixtures::Component::KafkaBroker)
+            .map(|c| c.as_str())
+            .collect();
+        println!(
+            "components: /metrics/{{{}}}, ground truth: /ground-truth; the Kubernetes API at the same address (--kube-url). Ctrl-C stops.",
+            components.join(",")
+        );
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
         server.shutdown().await;
         Ok(())

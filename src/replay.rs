@@ -116,10 +116,22 @@ impl Replay {
 
     /// Run every cycle as fast as possible; the last snapshot.
     pub async fn run_to_end(&self, cfg: &EngineConfig) -> Result<Arc<Snapshot>, ReplayError> {
+        self.run_to_end_with(cfg, &|_, _| {}).await
+    }
+
+    /// [`Replay::run_to_end`], calling `progress(cycles done, cycles in all)` after each cycle
+    /// (for a progress bar on long recordings).
+    pub async fn run_to_end_with(
+        &self,
+        cfg: &EngineConfig,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Arc<Snapshot>, ReplayError> {
         let mut engine = self.engine(cfg);
         let mut last = Arc::new(Snapshot::default());
-        for t in self.times() {
-            last = engine.cycle(t).await?;
+        let times = self.times();
+        for (i, t) in times.iter().enumerate() {
+            last = engine.cycle(*t).await?;
+            progress(i + 1, times.len());
         }
         Ok(last)
     }

@@ -55,9 +55,11 @@ pub fn run(a: SnapshotArgs, config: &opscope_config::Config) -> Result<()> {
             .with_context(|| format!("--replay {}", path.display()))?;
         let mut cfg = replay.engine_config();
         sources::apply_limits(&mut cfg, config);
+        let bar = crate::progress_bar(replay.times().len() as u64, "replaying", " cycles");
         let snap = rt
-            .block_on(replay.run_to_end(&cfg))
+            .block_on(replay.run_to_end_with(&cfg, &|done, _| bar.set_position(done as u64)))
             .context("replaying the recording")?;
+        bar.finish_and_clear();
         let n = u32::try_from(replay.times().len()).unwrap_or(u32::MAX);
         (snap, n)
     } else {

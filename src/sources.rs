@@ -2,7 +2,8 @@
 //! ...) shares, resolved against the configuration, and the engine built from them.
 //!
 //! Precedence: sources named by flags replace the config's; with no source flag the config's
-//! `[sources]` apply; with none there either, the embedded simulator.
+//! `[sources]` apply (scrape, prometheus, nats, rabbitmq_api, kube or kube_url, sim); with none
+//! there either, the embedded simulator.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -160,6 +161,12 @@ impl SourceArgs {
             })
         } else if self.names_a_source() {
             None
+        } else if let Some(url) = &config.sources.kube_url {
+            check_url("sources.kube_url", url)?;
+            Some(kubesource::KubeOptions {
+                url: Some(url.clone()),
+                ..Default::default()
+            })
         } else {
             match &config.sources.kube {
                 opscope_config::Kube::Disabled => None,
@@ -175,14 +182,32 @@ impl SourceArgs {
             }
         };
         let c = &config.sources;
-        let (scrape, prometheus, config_sim) = if self.names_a_source() {
-            (self.scrape.clone(), self.prometheus.clone(), None)
+        let (scrape, prometheus, nats, rabbitmq_api, config_sim) = if self.names_a_source() {
+            (
+                self.scrape.clone(),
+                self.prometheus.clone(),
+                self.nats.clone(),
+                self.rabbitmq_api.clone(),
+                None,
+            )
         } else {
-            (c.scrape.clone(), c.prometheus.clone(), c.sim.as_ref())
+            (
+                c.scrape.clone(),
+                c.prometheus.clone(),
+                c.nats.clone(),
+                c.rabbitmq_api.clone(),
+                c.sim.as_ref(),
+            )
         };
         if !self.names_a_source() {
-            for u in &scrape {
-                check_url("sources.scrape", u)?;
+            for (key, urls) in [
+                ("sources.scrape", &scrape),
+                ("sources.nats", &nats),
+                ("sources.rabbitmq_api", &rabbitmq_api),
+            ] {
+                for u in urls {
+                    check_url(key, u)?;
+                }
             }
             if let Some(u) = &prometheus {
                 check_url("sources.prometheus", u)?;
@@ -191,8 +216,8 @@ impl SourceArgs {
         let nothing_else = scrape.is_empty()
             && prometheus.is_none()
             && kube.is_none()
-            && self.nats.is_empty()
-            && self.rabbitmq_api.is_empty();
+            && nats.is_empty()
+            && rabbitmq_api.is_empty();
         let want_sim = self.sim || config_sim.is_some() || nothing_else;
         if (self.scenario.is_some() || self.fault_after.is_some()) && !want_sim {
             bail!("--scenario and --fault-after apply to the simulator: add --sim");
@@ -241,8 +266,8 @@ impl SourceArgs {
         Ok(SourcePlan {
             scrape,
             prometheus,
-            nats: self.nats.clone(),
-            rabbitmq_api: self.rabbitmq_api.clone(),
+            nats,
+            rabbitmq_api,
             kube,
             prometheus_window,
             sim,
@@ -422,6 +447,27 @@ mod tests {
         };
         let e = bad.plan(&config).unwrap_err().to_string();
         assert!(e.contains("--prometheus"), "{e}");
+    }
+
+    #[test]
+    fn broker_and_kube_url_sources_come_from_the_config_too() {
+        let mut config = opscope_config::Config::default();
+        config.sources.nats = vec!["http://127.0.0.1:8222".into()];
+        config.sources.rabbitmq_api = vec!["http://127.0.0.1:15672".into()];
+        config.sources.kube_url = Some("http://127.0.0.1:9464".into());
+        let p = SourceArgs::default().plan(&config).expect("plan");
+        assert_eq!(p.nats, ["http://127.0.0.1:8222"]);
+        assert_eq!(p.rabbitmq_api, ["http://127.0.0.1:15672"]);
+        assert_eq!(
+            p.kube.and_then(|k| k.url).as_deref(),
+            Some("http://127.0.0.1:9464")
+        );
+        assert_eq!(p.sim, None, "configured sources replace the simulator");
+        // A source flag replaces them all.
+        let p = args(&["http://a:1/metrics"], false, None)
+            .plan(&config)
+            .expect("plan");
+        assert!(p.nats.is_empty() && p.rabbitmq_api.is_empty() && p.kube.is_none());
     }
 
     #[test]

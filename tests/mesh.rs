@@ -1,5 +1,6 @@
 //! The simulator rendered as Istio and as Linkerd, observed by the collector, shows the same
-//! workloads and call edges with close error ratios and latencies.
+//! workloads and call edges with close error ratios and latencies. Also Kafka as a Strimzi
+//! cluster exposes it: broker entities from the JMX exporter's names beside kafka_exporter's.
 
 use collector::exposition::{Format, parse};
 use collector::frames::FrameStore;
@@ -12,9 +13,18 @@ const STEP_MS: i64 = 15_000;
 
 /// Observation after `minutes` of `scenario` rendered as `mesh`.
 fn run(scenario: &str, mesh: Mesh, minutes: i64) -> Observation {
+    run_sim(scenario, minutes, |s| s.with_mesh(mesh))
+}
+
+/// Observation after `minutes` of `scenario` on the simulator as `setup` makes it.
+fn run_sim(
+    scenario: &str,
+    minutes: i64,
+    setup: impl FnOnce(Simulator) -> Simulator,
+) -> Observation {
     let cfg = SimConfig::new(scenario, 11);
     let start = cfg.start_ms;
-    let mut sim = Simulator::new(cfg).expect("known scenario").with_mesh(mesh);
+    let mut sim = setup(Simulator::new(cfg).expect("known scenario"));
     let mut store = FrameStore::new(3_600_000);
     let end = start + minutes * 60_000;
     let mut t = start;
@@ -196,5 +206,61 @@ fn linkerd_series_are_unique_and_responses_add_up_to_requests() {
     assert!(per.len() > 10);
     for (labels, (req, resp)) in per {
         assert_eq!(req, resp, "{labels:?}");
+    }
+}
+
+#[test]
+fn strimzi_brokers_show_with_their_messages_in_and_replication() {
+    let plain = run_sim("none", 5, |s| s);
+    let strimzi = run_sim("none", 5, |s| s.with_strimzi(true));
+    let brokers: BTreeSet<String> = strimzi
+        .topology
+        .entities
+        .iter()
+        .filter(|e| e.kind == collector::model::EntityKind::Broker)
+        .map(|e| e.name.clone())
+        .collect();
+    let want: BTreeSet<String> = fixtures::KAFKA_BROKERS
+        .iter()
+        .map(|b| (*b).to_owned())
+        .collect();
+    assert_eq!(brokers, want);
+    assert!(
+        !plain
+            .topology
+            .entities
+            .iter()
+            .any(|e| e.kind == collector::model::EntityKind::Broker),
+        "brokers without Strimzi metrics"
+    );
+    // The brokers' messages in add up to the topic's (kafka_exporter's log end offsets).
+    let publish = mesh_signals(&strimzi, SignalKind::PublishRate);
+    let topic = EntityId::new(
+        collector::model::EntityKind::Topic,
+        "",
+        fixtures::KAFKA_TOPIC,
+    );
+    let topic_rate = *publish.get(&topic).expect("topic messages in");
+    let broker_sum: f64 = publish
+        .iter()
+        .filter(|(e, _)| e.kind == collector::model::EntityKind::Broker)
+        .map(|(_, v)| v)
+        .sum();
+    assert!(topic_rate > 0.1, "{topic_rate}");
+    assert!(
+        close(broker_sum, topic_rate, 0.02, 0.01),
+        "brokers {broker_sum} msg/s vs topic {topic_rate} msg/s"
+    );
+    assert_eq!(
+        mesh_signals(&plain, SignalKind::PublishRate).get(&topic),
+        Some(&topic_rate),
+        "Strimzi's per-topic counter must not double the topic's rate"
+    );
+    // Under-replicated partitions: kafka_exporter's per topic, Strimzi's per broker; 0 here.
+    let ur = mesh_signals(&strimzi, SignalKind::UnderReplicatedPartitions);
+    assert_eq!(ur.get(&topic), Some(&0.0), "{ur:?}");
+    for b in fixtures::KAFKA_BROKERS {
+        let id = EntityId::new(collector::model::EntityKind::Broker, "", b);
+        assert_eq!(ur.get(&id), Some(&0.0), "{b}: {ur:?}");
     }
 }

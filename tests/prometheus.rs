@@ -131,6 +131,48 @@ fn top_cause(s: &analytics::model::Snapshot) -> Option<String> {
         .next()
 }
 
+/// `opscope snapshot --json` with these source flags, parsed; panics on a non-zero exit.
+async fn snapshot_json(sources: Vec<String>) -> serde_json::Value {
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_opscope"))
+            .arg("snapshot")
+            .args(&sources)
+            .args(["--interval", "2s", "--json"])
+            // No user configuration file may change the sources.
+            .env_remove("OPSCOPE_CONFIG")
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .env("HOME", "/nonexistent")
+            .output()
+            .expect("opscope runs")
+    })
+    .await
+    .expect("joins");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "snapshot failed: {stderr}{stdout}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+fn json_entities(v: &serde_json::Value) -> BTreeSet<String> {
+    v["entities"]
+        .as_array()
+        .expect("entities")
+        .iter()
+        .map(|e| format!("{}/{}/{}", e["kind"], e["namespace"], e["name"]))
+        .collect()
+}
+
+fn json_edges(v: &serde_json::Value) -> BTreeSet<String> {
+    v["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| format!("{} {} -> {}", e["kind"], e["from"], e["to"]))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promql_source_matches_direct_scraping_topology_and_top_cause() {
     let fault_after = Duration::from_secs(60);
@@ -233,6 +275,24 @@ async fn promql_source_matches_direct_scraping_topology_and_top_cause() {
     assert_eq!(
         cause_prom, cause_direct,
         "top cause through PromQL differs from direct scraping"
+    );
+
+    // The same comparison as a user makes it: the built binary, `snapshot --json` once with
+    // `--prometheus` and once with `--scrape`, against the same simulator.
+    let (via_prom, direct) = tokio::join!(
+        snapshot_json(vec!["--prometheus".into(), prom.url.clone()]),
+        snapshot_json(vec!["--scrape".into(), format!("{}/metrics", server.url())]),
+    );
+    assert_eq!(
+        json_entities(&via_prom),
+        json_entities(&direct),
+        "snapshot --prometheus and --scrape list different entities"
+    );
+    let (edges_prom, edges_direct) = (json_edges(&via_prom), json_edges(&direct));
+    assert!(edges_direct.len() >= 20, "{edges_direct:?}");
+    assert_eq!(
+        edges_prom, edges_direct,
+        "snapshot --prometheus and --scrape list different edges"
     );
     drop(prom);
     server.shutdown().await;

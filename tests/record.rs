@@ -130,6 +130,62 @@ async fn a_recorded_run_replays_to_the_same_incident() {
         .filter_map(|i| i["causes"][0]["entity"]["name"].as_str())
         .collect();
     assert!(tops.contains(&"paymentservice"), "{tops:?}");
+
+    // `opscope run --replay`: the API serves the replayed state (here at 1000x, so the whole
+    // recording plays in under a second) and refuses annotations.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        l.local_addr().expect("addr").port()
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_opscope"))
+        .args(["run", "--speed", "1000", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--replay")
+        .arg(&path)
+        .env_remove("OPSCOPE_CONFIG")
+        .env_remove("OPSCOPE_API_TOKEN")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("HOME", "/nonexistent")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run starts");
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/v1/snapshot");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut served = None;
+    while std::time::Instant::now() < deadline {
+        if let Ok(r) = client.get(&url).send().await
+            && let Ok(v) = r.json::<serde_json::Value>().await
+            && v["ts_ms"].as_i64() == replay.times().last().copied()
+        {
+            served = Some(v);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let posted = client
+        .post(format!("http://127.0.0.1:{port}/api/v1/annotations"))
+        .bearer_auth("0123456789abcdef0123")
+        .json(&serde_json::json!({"workload": "frontend", "text": "deploy"}))
+        .send()
+        .await
+        .map(|r| r.status());
+    let _ = child.kill();
+    let _ = child.wait();
+    let served = served.expect("run --replay served the recording's last cycle");
+    let top = served["incidents"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .filter_map(|i| i["causes"][0]["entity"]["name"].as_str())
+        .next();
+    assert_eq!(top, Some("paymentservice"), "{}", served["incidents"]);
+    let posted = posted.expect("the API answers");
+    assert!(
+        posted.is_client_error(),
+        "annotations accepted while replaying: {posted}"
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 

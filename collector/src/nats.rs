@@ -35,11 +35,7 @@ impl NatsSource {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(NatsError::BadUrl(url.to_owned()));
         }
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("opscope/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| NatsError::Client(e.to_string()))?;
+        let client = json_client(timeout).map_err(|e| NatsError::Client(e.to_string()))?;
         Ok(Self {
             base: base.to_owned(),
             client,
@@ -71,6 +67,15 @@ impl PullSource for NatsSource {
     fn pull(&self, _now_ms: i64) -> PullFuture<'_> {
         Box::pin(self.collect())
     }
+}
+
+/// The HTTP client of the JSON monitoring APIs (NATS, RabbitMQ management): every request
+/// bounded by `timeout`.
+pub(crate) fn json_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("opscope/", env!("CARGO_PKG_VERSION")))
+        .build()
 }
 
 /// GET `url` and parse the body as JSON, with errors in the operator's words.

@@ -6,7 +6,7 @@
 
 use crate::conventions::rabbitmq as names;
 use crate::exposition::MetricType;
-use crate::nats::get_json;
+use crate::nats::{get_json, json_client};
 use crate::source::{OwnedSample, PullFuture, PullSource, Samples};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -57,11 +57,7 @@ impl RabbitMgmtSource {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(RabbitError::BadUrl(url.to_owned()));
         }
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("opscope/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| RabbitError::Client(e.to_string()))?;
+        let client = json_client(timeout).map_err(|e| RabbitError::Client(e.to_string()))?;
         Ok(Self {
             base: base.to_owned(),
             user: user.to_owned(),

@@ -7,14 +7,16 @@
 //! validated further (a recovered tree gives misleading follow-up errors).
 //!
 //! Environment overrides `OPSCOPE_<SECTION>_<KEY>` (e.g. `OPSCOPE_SOURCES_INTERVAL=5s`,
-//! `OPSCOPE_LIMITS_MAX_SERIES=50000`) replace the scalar keys of `[sources]` and `[limits]`. The
-//! value is read as a TOML value when it is one (`true`, `5000`, `["http://a"]`) and as a string
-//! otherwise; `OPSCOPE_SOURCES_SCRAPE` also takes a comma-separated list. Problems in them are
-//! reported at `env OPSCOPE_...`.
+//! `OPSCOPE_LIMITS_MAX_SERIES=50000`) replace the keys of `[sources]` and `[limits]` and
+//! `api.listen`. The value is read as a TOML value when it is one (`true`, `5000`,
+//! `["http://a"]`) and as a string otherwise; the URL lists (`OPSCOPE_SOURCES_SCRAPE`, `_NATS`,
+//! `_RABBITMQ_API`) also take a comma-separated list. Problems in them are reported at
+//! `env OPSCOPE_...`.
 //!
 //! Secrets: an unreadable or empty `url_file` is an error; an unset `url_env` variable is a
 //! **warning** (the file is fine, the environment it is checked in may not be the one it runs
-//! in; at run time the notifier is disabled with a logged warning).
+//! in; at run time the notifier is disabled with a logged warning). The same holds for the API
+//! token (`[api] token_env` / `token_file`), which must also be at least 16 characters.
 
 use crate::secret::{SecretError, SecretSource};
 use crate::types::*;
@@ -112,7 +114,17 @@ pub fn summary(c: &Config) -> String {
     if c.sources.prometheus.is_some() {
         parts.push("prometheus".into());
     }
-    if c.sources.kube != Kube::Disabled {
+    if !c.sources.nats.is_empty() {
+        parts.push(n(c.sources.nats.len(), "NATS server", "NATS servers"));
+    }
+    if !c.sources.rabbitmq_api.is_empty() {
+        parts.push(n(
+            c.sources.rabbitmq_api.len(),
+            "RabbitMQ API",
+            "RabbitMQ APIs",
+        ));
+    }
+    if c.sources.kube != Kube::Disabled || c.sources.kube_url.is_some() {
         parts.push("kube".into());
     }
     if let Some(sim) = &c.sources.sim {
@@ -145,17 +157,24 @@ pub fn check(src: &str, env: &dyn Fn(&str) -> Option<String>) -> Checked {
     }
 }
 
-const TOP: &[&str] = &["sources", "limits", "slo", "rule", "notifier"];
+const TOP: &[&str] = &["sources", "limits", "slo", "rule", "notifier", "api"];
 const SOURCES: &[&str] = &[
     "scrape",
     "prometheus",
+    "nats",
+    "rabbitmq_api",
     "kube",
+    "kube_url",
     "sim",
     "interval",
     "timeout",
     "retention",
 ];
 const LIMITS: &[&str] = &["samples_per_target", "max_series"];
+const API: &[&str] = &["listen", "token", "token_env", "token_file"];
+/// Keys of `[sources]` holding lists of URLs; their environment overrides may be
+/// comma-separated.
+const URL_LISTS: &[&str] = &["scrape", "nats", "rabbitmq_api"];
 const SLO: &[&str] = &[
     "service",
     "namespace",
@@ -327,7 +346,7 @@ impl<'s> Checker<'s> {
         );
         let path = join(section, key);
         if let Some(raw) = (self.env)(&var) {
-            let raw = if key == "scrape" && !raw.trim_start().starts_with('[') {
+            let raw = if URL_LISTS.contains(&key) && !raw.trim_start().starts_with('[') {
                 let items: Vec<String> = raw
                     .split(',')
                     .map(str::trim)
@@ -378,6 +397,8 @@ impl<'s> Checker<'s> {
                 self.error_at(&join("limits", what), s, "must be at least 1");
             }
         }
+        let api = doc.get("api").and_then(|v| self.table("api", v));
+        c.api = self.api(api);
         if let Some(v) = doc.get("slo") {
             for (i, item) in self.tables("slo", v) {
                 if let Some(s) = self.slo(&format!("slo[{i}]"), item) {
@@ -436,9 +457,14 @@ impl<'s> Checker<'s> {
                 .section_field("sources", t, "scrape")
                 .unwrap_or_default(),
             prometheus: self.section_field("sources", t, "prometheus"),
+            nats: self.section_field("sources", t, "nats").unwrap_or_default(),
+            rabbitmq_api: self
+                .section_field("sources", t, "rabbitmq_api")
+                .unwrap_or_default(),
             kube: self
                 .section_field("sources", t, "kube")
                 .unwrap_or(Kube::Disabled),
+            kube_url: self.section_field("sources", t, "kube_url"),
             sim: t.and_then(|t| self.field("sources", t, "sim")),
             interval: self
                 .section_field("sources", t, "interval")
@@ -450,32 +476,28 @@ impl<'s> Checker<'s> {
                 .section_field("sources", t, "retention")
                 .unwrap_or(d.retention),
         };
-        // URLs: report each bad one at its own element.
-        let scrape_items: Vec<Range<usize>> = t
-            .and_then(|t| t.get("scrape"))
-            .and_then(|v| v.get_ref().as_array())
-            .map(|a| a.iter().map(|v| v.span()).collect())
-            .unwrap_or_default();
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-        let mut keep = Vec::new();
-        for (i, url) in s.scrape.iter().enumerate() {
-            let span = scrape_items.get(i).cloned().unwrap_or(0..0);
-            let path = format!("sources.scrape[{i}]");
-            if let Err(why) = check_url(url) {
-                self.error_at(&path, span, why);
-            } else if seen.insert(url.clone(), i).is_some() {
-                self.warn_at(&path, span, format!("duplicate scrape target {url}"));
-            } else {
-                keep.push(url.clone());
+        s.scrape = self.url_list(t, "scrape", std::mem::take(&mut s.scrape));
+        s.nats = self.url_list(t, "nats", std::mem::take(&mut s.nats));
+        s.rabbitmq_api = self.url_list(t, "rabbitmq_api", std::mem::take(&mut s.rabbitmq_api));
+        for (key, url) in [
+            ("prometheus", &mut s.prometheus),
+            ("kube_url", &mut s.kube_url),
+        ] {
+            if let Some(p) = url.as_deref()
+                && let Err(why) = check_url(p)
+            {
+                let span = span_of(key).unwrap_or(0..0);
+                self.error_at(&join("sources", key), span, why);
+                *url = None;
             }
         }
-        s.scrape = keep;
-        if let Some(p) = &s.prometheus
-            && let Err(why) = check_url(p)
-        {
-            let span = span_of("prometheus").unwrap_or(0..0);
-            self.error_at("sources.prometheus", span, why);
-            s.prometheus = None;
+        if s.kube_url.is_some() && s.kube != Kube::Disabled {
+            let span = span_of("kube_url").unwrap_or(0..0);
+            self.error_at(
+                "sources.kube_url",
+                span,
+                "set either `kube` (kubeconfig or in-cluster) or `kube_url`, not both",
+            );
         }
         for (key, v) in [("interval", s.interval), ("timeout", s.timeout)] {
             if v.0.is_zero() {
@@ -506,6 +528,102 @@ impl<'s> Checker<'s> {
             );
         }
         s
+    }
+
+    /// A list of URLs under `[sources]`: each bad one reported at its own element and
+    /// dropped, duplicates warned about and dropped.
+    fn url_list(&mut self, t: Option<&Table<'_>>, key: &str, urls: Vec<String>) -> Vec<String> {
+        let items: Vec<Range<usize>> = t
+            .and_then(|t| t.get(key))
+            .and_then(|v| v.get_ref().as_array())
+            .map(|a| a.iter().map(|v| v.span()).collect())
+            .unwrap_or_default();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut keep = Vec::new();
+        for (i, url) in urls.into_iter().enumerate() {
+            let span = items.get(i).cloned().unwrap_or(0..0);
+            let path = format!("sources.{key}[{i}]");
+            if let Err(why) = check_url(&url) {
+                self.error_at(&path, span, why);
+            } else if seen.insert(url.clone(), i).is_some() {
+                self.warn_at(&path, span, format!("duplicate URL {url}"));
+            } else {
+                keep.push(url);
+            }
+        }
+        keep
+    }
+
+    /// `[api]`: the listen address and where the token comes from (checked, never printed).
+    fn api(&mut self, t: Option<&Table<'_>>) -> Api {
+        let Some(t) = t else {
+            return Api::default();
+        };
+        self.unknown_fields("api", t, API);
+        let d = Api::default();
+        let api = Api {
+            listen: self
+                .section_field("api", Some(t), "listen")
+                .unwrap_or(d.listen),
+            token: self.field("api", t, "token"),
+            token_env: self.field("api", t, "token_env"),
+            token_file: self.field("api", t, "token_file"),
+        };
+        let key_span = |k: &str| t.get(k).map_or(0..0, |v| v.span());
+        let source = match api.token_source() {
+            Ok(s) => s,
+            Err(_) => {
+                // Reported at the second key set: the first one is fine on its own.
+                let second = ["token", "token_env", "token_file"]
+                    .into_iter()
+                    .filter(|k| t.get(*k).is_some())
+                    .nth(1)
+                    .unwrap_or("token");
+                self.error_at(
+                    &join("api", second),
+                    key_span(second),
+                    "set at most one of `token`, `token_env`, `token_file`",
+                );
+                return api;
+            }
+        };
+        let key = match &source {
+            Some(SecretSource::Literal(_)) => "token",
+            Some(SecretSource::Env(_)) => "token_env",
+            _ => "token_file",
+        };
+        let resolved = source.as_ref().map(|s| s.resolve(self.env));
+        match resolved {
+            Some(Ok(token)) if token.expose().chars().count() < MIN_TOKEN_CHARS => {
+                self.error_at(
+                    &join("api", key),
+                    key_span(key),
+                    format!(
+                        "the token must be at least {MIN_TOKEN_CHARS} characters (value not shown)"
+                    ),
+                );
+            }
+            Some(Err(e @ SecretError::MissingEnv(_))) => {
+                self.warn_at(
+                    &join("api", key),
+                    key_span(key),
+                    format!("{e}; annotations are refused until it is"),
+                );
+            }
+            Some(Err(e)) => self.error_at(&join("api", key), key_span(key), e.to_string()),
+            None if !api.listen.ip().is_loopback() => {
+                self.error_at(
+                    "api.listen",
+                    key_span("listen"),
+                    format!(
+                        "{} is not a loopback address: set `token_env` or `token_file`",
+                        api.listen
+                    ),
+                );
+            }
+            _ => {}
+        }
+        api
     }
 
     fn slo(&mut self, path: &str, item: &Value<'_>) -> Option<Slo> {
@@ -889,13 +1007,16 @@ mod tests {
     #[test]
     fn example_passes_and_matches_serde() {
         let src = include_str!("../example.toml");
-        let env =
-            |k: &str| (k == "OPSCOPE_SLACK_WEBHOOK").then(|| "https://hooks.example/x".to_owned());
+        let env = |k: &str| match k {
+            "OPSCOPE_SLACK_WEBHOOK" => Some("https://hooks.example/x".to_owned()),
+            "OPSCOPE_API_TOKEN" => Some("0123456789abcdef0123".to_owned()),
+            _ => None,
+        };
         let c = check(src, &env);
         assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
         assert_eq!(
             summary(&c.config),
-            "2 scrape targets, 3 SLOs, 5 rules, 1 notifier"
+            "2 scrape targets, 1 NATS server, 1 RabbitMQ API, 3 SLOs, 5 rules, 1 notifier"
         );
         // The field-by-field reader and plain serde agree on a valid file.
         let direct: Config = toml::from_str(src).unwrap();
@@ -911,10 +1032,14 @@ mod tests {
     fn example_without_secret_env_is_a_warning() {
         let c = check(include_str!("../example.toml"), &no_env);
         assert!(!c.has_errors());
-        assert_eq!(c.warning_count(), 1);
+        assert_eq!(c.warning_count(), 2);
         assert_eq!(
             c.diagnostics[0].render("ex.toml"),
-            "ex.toml:89:11: warning: notifier[0].url_env: environment variable OPSCOPE_SLACK_WEBHOOK is not set; the notifier is disabled until it is"
+            "ex.toml:96:11: warning: notifier[0].url_env: environment variable OPSCOPE_SLACK_WEBHOOK is not set; the notifier is disabled until it is"
+        );
+        assert_eq!(
+            c.diagnostics[1].render("ex.toml"),
+            "ex.toml:102:13: warning: api.token_env: environment variable OPSCOPE_API_TOKEN is not set; annotations are refused until it is"
         );
     }
 
@@ -1089,6 +1214,74 @@ url = "https://a"
             "https://hooks.example/SECRET-TOKEN"
         );
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn broker_and_kube_url_sources_are_checked_per_element() {
+        let src = "[sources]\nnats = [\"http://127.0.0.1:8222\", \"nats://x:4222\"]\n\
+                   rabbitmq_api = [\"http://127.0.0.1:15672\", \"http://127.0.0.1:15672\"]\n\
+                   kube_url = \"http://127.0.0.1:9464\"\nkube = true\n";
+        let c = check(src, &no_env);
+        let out: Vec<String> = c.diagnostics.iter().map(|d| d.render("c.toml")).collect();
+        assert_eq!(
+            out,
+            [
+                "c.toml:2:34: error: sources.nats[1]: expected an http:// or https:// URL",
+                "c.toml:3:43: warning: sources.rabbitmq_api[1]: duplicate URL http://127.0.0.1:15672",
+                "c.toml:4:12: error: sources.kube_url: set either `kube` (kubeconfig or in-cluster) or `kube_url`, not both",
+            ],
+            "{out:#?}"
+        );
+        assert_eq!(c.config.sources.nats, ["http://127.0.0.1:8222"]);
+        assert_eq!(c.config.sources.rabbitmq_api, ["http://127.0.0.1:15672"]);
+        // The URL lists take comma-separated environment overrides like `scrape`.
+        let env = |k: &str| {
+            (k == "OPSCOPE_SOURCES_NATS").then(|| "http://a:8222, http://b:8222".to_owned())
+        };
+        let c = check("", &env);
+        assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+        assert_eq!(c.config.sources.nats, ["http://a:8222", "http://b:8222"]);
+    }
+
+    #[test]
+    fn api_token_is_checked_and_never_printed() {
+        let dir = std::env::temp_dir().join(format!("opscope-api-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let short = dir.join("short");
+        std::fs::write(&short, "SHORT-SECRET\n").unwrap();
+        let good = dir.join("good");
+        std::fs::write(&good, "0123456789abcdef-LONG-SECRET\n").unwrap();
+        let cases = [
+            (format!("[api]\ntoken_file = \"{}\"\n", good.display()), Vec::<String>::new()),
+            (
+                format!("[api]\ntoken_file = \"{}\"\n", short.display()),
+                vec!["c.toml:2:14: error: api.token_file: the token must be at least 16 characters (value not shown)".to_owned()],
+            ),
+            (
+                "[api]\ntoken_env = \"NOPE\"\n".to_owned(),
+                vec!["c.toml:2:13: warning: api.token_env: environment variable NOPE is not set; annotations are refused until it is".to_owned()],
+            ),
+            (
+                "[api]\ntoken = \"0123456789abcdef-LONG-SECRET\"\ntoken_env = \"X\"\n".to_owned(),
+                vec!["c.toml:3:13: error: api.token_env: set at most one of `token`, `token_env`, `token_file`".to_owned()],
+            ),
+            (
+                "[api]\nlisten = \"0.0.0.0:8080\"\n".to_owned(),
+                vec!["c.toml:2:10: error: api.listen: 0.0.0.0:8080 is not a loopback address: set `token_env` or `token_file`".to_owned()],
+            ),
+            (
+                "[api]\nlisten = \"localhost\"\n".to_owned(),
+                vec!["c.toml:2:10: error: api.listen: invalid socket address syntax".to_owned()],
+            ),
+        ];
+        for (src, want) in cases {
+            let c = check(&src, &no_env);
+            let out: Vec<String> = c.diagnostics.iter().map(|d| d.render("c.toml")).collect();
+            assert_eq!(out, want, "{src}");
+            assert!(!out.iter().any(|l| l.contains("SECRET")), "{out:?}");
+            assert!(!format!("{:?}", c.config).contains("SECRET"));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

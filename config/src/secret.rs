@@ -64,7 +64,7 @@ pub enum SecretError {
     File { path: PathBuf, reason: String },
     #[error("secret file {0} is empty")]
     EmptyFile(PathBuf),
-    #[error("set exactly one of url, url_env, url_file")]
+    #[error("set exactly one of the secret's keys (the value, its `_env` or its `_file`)")]
     Ambiguous,
 }
 

@@ -28,6 +28,8 @@ pub struct Config {
     /// Where alerts and incidents are sent (`[[notifier]]`).
     #[serde(rename = "notifier")]
     pub notifiers: Vec<Notifier>,
+    /// The HTTP API of `opscope run` (`[api]`).
+    pub api: Api,
 }
 
 /// `[sources]`.
@@ -38,8 +40,14 @@ pub struct Sources {
     pub scrape: Vec<String>,
     /// A Prometheus server queried over its HTTP API.
     pub prometheus: Option<String>,
+    /// NATS monitoring endpoints (`http://host:8222`).
+    pub nats: Vec<String>,
+    /// RabbitMQ management APIs (`http://host:15672`).
+    pub rabbitmq_api: Vec<String>,
     /// Kubernetes API access (discovery).
     pub kube: Kube,
+    /// A Kubernetes API server reached without credentials (`kubectl proxy`, the simulator).
+    pub kube_url: Option<String>,
     /// The built-in simulated cluster.
     pub sim: Option<Sim>,
     /// Time between collections.
@@ -55,7 +63,10 @@ impl Default for Sources {
         Self {
             scrape: Vec::new(),
             prometheus: None,
+            nats: Vec::new(),
+            rabbitmq_api: Vec::new(),
             kube: Kube::Disabled,
+            kube_url: None,
             sim: None,
             interval: HumanDuration::from_secs(15),
             timeout: HumanDuration::from_secs(5),
@@ -169,6 +180,52 @@ impl Default for Limits {
         Self {
             samples_per_target: 500_000,
             max_series: 200_000,
+        }
+    }
+}
+
+/// `[api]`: where `opscope run` serves its HTTP API and the bearer token that protects
+/// `POST /api/v1/annotations`. At most one of `token`, `token_env`, `token_file`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Api {
+    /// Listen address; a non-loopback address needs a token.
+    pub listen: std::net::SocketAddr,
+    /// The token, literally in the file (a secret: never printed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    /// Environment variable holding the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// File holding the token (surrounding whitespace is trimmed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// Shortest API token accepted.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+impl Default for Api {
+    fn default() -> Self {
+        Self {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            token_env: None,
+            token_file: None,
+        }
+    }
+}
+
+impl Api {
+    /// Where the token comes from: `None` when none is configured, an error when more than
+    /// one of the three keys is set.
+    pub fn token_source(&self) -> Result<Option<SecretSource>, SecretError> {
+        match (&self.token, &self.token_env, &self.token_file) {
+            (None, None, None) => Ok(None),
+            (Some(s), None, None) => Ok(Some(SecretSource::Literal(s.clone()))),
+            (None, Some(v), None) => Ok(Some(SecretSource::Env(v.clone()))),
+            (None, None, Some(p)) => Ok(Some(SecretSource::File(p.clone()))),
+            _ => Err(SecretError::Ambiguous),
         }
     }
 }

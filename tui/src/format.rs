@@ -62,6 +62,29 @@ pub fn edge_p99(e: &Edge) -> String {
     )
 }
 
+/// Messages waiting and how fast that grows: "1.2k +5.0/s", "40 -2.1/s", "0".
+pub fn backlog(backlog: f64, growth_per_s: Option<f64>) -> String {
+    let n = if backlog >= 10_000.0 {
+        format!("{:.0}k", backlog / 1000.0)
+    } else if backlog >= 1000.0 {
+        format!("{:.1}k", backlog / 1000.0)
+    } else {
+        format!("{backlog:.0}")
+    };
+    match growth_per_s {
+        Some(g) if g.abs() >= 0.05 => format!("{n} {g:+.1}/s"),
+        _ => n,
+    }
+}
+
+/// The backlog on an edge without a health verdict (calls edges have none).
+pub fn backlog_of(e: &Edge) -> String {
+    e.backlog.map_or_else(
+        || styles::MISSING.to_string(),
+        |b| backlog(b, e.backlog_growth_per_s),
+    )
+}
+
 /// How an edge relates to the entity it is listed under (`outgoing` when that entity is `from`).
 pub fn relation(kind: EdgeKind, outgoing: bool) -> &'static str {
     match (kind, outgoing) {
@@ -195,6 +218,14 @@ pub fn glue(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backlogs_are_short() {
+        assert_eq!(backlog(0.0, None), "0");
+        assert_eq!(backlog(120.0, Some(5.0)), "120 +5.0/s");
+        assert_eq!(backlog(1234.0, Some(-2.06)), "1.2k -2.1/s");
+        assert_eq!(backlog(45_000.0, Some(0.01)), "45k");
+    }
 
     #[test]
     fn clock_is_utc() {

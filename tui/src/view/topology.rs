@@ -2,7 +2,7 @@
 //! for the selected node.
 
 use analytics::model::{EntityHealth, Health};
-use collector::model::{Edge, EdgeKind, EntityKind};
+use collector::model::{Edge, EdgeKind, EntityId, EntityKind};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -110,6 +110,25 @@ fn draw_layout(
             cell.set_char(graph::glyph(&c)).set_style(style);
         }
     }
+    // Messaging edges whose backlog is unhealthy (a queue growing while nobody consumes)
+    // take the health colour along their whole path.
+    for e in &g.edges {
+        let Some(h) = edge_health(app, &g.nodes[e.from].entity, &g.nodes[e.to].entity) else {
+            continue;
+        };
+        if !matches!(h.health, Health::Warning | Health::Critical) {
+            continue;
+        }
+        let style = styles::health(h.health).add_modifier(Modifier::BOLD);
+        let arrow = std::iter::once(e.arrow);
+        for (x, y) in e.cells.iter().map(|c| (c.x, c.y)).chain(arrow) {
+            if let Some(pos) = place(x, y)
+                && let Some(cell) = buf.cell_mut(pos)
+            {
+                cell.set_style(style);
+            }
+        }
+    }
     if let Some((x, y)) = g.infra_caption {
         put_str(buf, area, &place, x, y, graph::INFRA_CAPTION, styles::dim());
     }
@@ -126,6 +145,19 @@ fn draw_layout(
         );
         put_str(buf, area, &place, n.x, n.y, &text, style);
     }
+}
+
+/// The backlog health of the messaging edge between `a` and `b`, either way round (a consumer
+/// is drawn downstream of the topic it reads, its `consumes` edge points at the topic).
+fn edge_health<'a>(
+    app: &'a App,
+    a: &EntityId,
+    b: &EntityId,
+) -> Option<&'a analytics::model::EdgeHealth> {
+    app.snapshot
+        .edge_health
+        .iter()
+        .find(|h| (&h.from == a && &h.to == b) || (&h.from == b && &h.to == a))
 }
 
 /// Write `text` at layout position (x, y), clipped to `area` cell by cell.
@@ -291,6 +323,21 @@ fn edge_columns<'a>(app: &'a App, width: u16) -> Columns<'a, (bool, &'a Edge)> {
             Column::new("P99", Constraint::Length(8), 4, |(_, e): &R| {
                 Line::from(format::edge_p99(e))
             })
+            .right(),
+            Column::new(
+                "BACKLOG",
+                Constraint::Length(18),
+                5,
+                move |(_, e): &R| match edge_health(app, &e.from, &e.to)
+                    .filter(|h| h.kind == e.kind)
+                {
+                    Some(h) => Line::styled(
+                        format::backlog(h.backlog, h.growth_per_s),
+                        styles::health(h.health),
+                    ),
+                    None => Line::from(format::backlog_of(e)),
+                },
+            )
             .right(),
         ],
         width,
