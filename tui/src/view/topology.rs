@@ -261,7 +261,11 @@ fn draw_details(app: &App, selected: Option<usize>, frame: &mut Frame, area: Rec
         .map(|e| (true, e))
         .collect();
     related.extend(edges.iter().filter(|e| &e.to == id).map(|e| (false, e)));
-    let cols = edge_columns(app, edges_area.width);
+    // The backlog column only where some edge has one (a consumer's, a queue's, a topic's).
+    let backlog = related
+        .iter()
+        .any(|(_, e)| e.backlog.is_some() || edge_health(app, &e.from, &e.to).is_some());
+    let cols = edge_columns(app, edges_area.width, backlog);
     let rows: Vec<Row> = related.iter().map(|r| cols.row(r)).collect();
     let n = rows.len();
     let shown = usize::from(edges_area.height.saturating_sub(2));
@@ -280,54 +284,57 @@ fn draw_details(app: &App, selected: Option<usize>, frame: &mut Frame, area: Rec
     frame.render_widget(table, edges_area);
 }
 
-/// Columns of the edge list: (outgoing, edge) rows seen from the selected node.
-fn edge_columns<'a>(app: &'a App, width: u16) -> Columns<'a, (bool, &'a Edge)> {
+/// Columns of the edge list: (outgoing, edge) rows seen from the selected node; with
+/// `backlog` edges among them, their backlog (kept before errors and latency).
+fn edge_columns<'a>(app: &'a App, width: u16, backlog: bool) -> Columns<'a, (bool, &'a Edge)> {
     type R<'e> = (bool, &'e Edge);
-    Columns::fit(
-        vec![
-            Column::new("", Constraint::Length(1), 0, |(out, _): &R| {
-                Line::styled(
-                    if *out {
-                        styles::OUTGOING
-                    } else {
-                        styles::INCOMING
-                    },
-                    styles::dim(),
-                )
-            }),
-            Column::new("RELATION", Constraint::Length(13), 1, |(out, e): &R| {
-                let style = if e.kind == EdgeKind::Calls {
-                    Style::new()
+    let mut cols = vec![
+        Column::new("", Constraint::Length(1), 0, |(out, _): &R| {
+            Line::styled(
+                if *out {
+                    styles::OUTGOING
                 } else {
-                    styles::edge_messaging()
-                };
-                Line::styled(format::relation(e.kind, *out), style)
-            }),
-            Column::new("PEER", Constraint::Min(16), 0, move |(out, e): &R| {
-                let peer = if *out { &e.to } else { &e.from };
-                let h = app.snapshot.health_of(peer);
-                Line::from(vec![
-                    Span::styled(styles::health_symbol(h), styles::health(h)),
-                    Span::raw(" "),
-                    Span::raw(format::entity_short(peer)),
-                ])
-            }),
-            Column::new("RATE", Constraint::Length(12), 2, |(_, e): &R| {
-                Line::from(format::edge_rate(e))
-            })
-            .right(),
-            Column::new("ERRORS", Constraint::Length(7), 3, |(_, e): &R| {
-                Line::from(format::edge_errors(e))
-            })
-            .right(),
-            Column::new("P99", Constraint::Length(8), 4, |(_, e): &R| {
-                Line::from(format::edge_p99(e))
-            })
-            .right(),
+                    styles::INCOMING
+                },
+                styles::dim(),
+            )
+        }),
+        Column::new("RELATION", Constraint::Length(13), 1, |(out, e): &R| {
+            let style = if e.kind == EdgeKind::Calls {
+                Style::new()
+            } else {
+                styles::edge_messaging()
+            };
+            Line::styled(format::relation(e.kind, *out), style)
+        }),
+        Column::new("PEER", Constraint::Min(16), 0, move |(out, e): &R| {
+            let peer = if *out { &e.to } else { &e.from };
+            let h = app.snapshot.health_of(peer);
+            Line::from(vec![
+                Span::styled(styles::health_symbol(h), styles::health(h)),
+                Span::raw(" "),
+                Span::raw(format::entity_short(peer)),
+            ])
+        }),
+        Column::new("RATE", Constraint::Length(12), 2, |(_, e): &R| {
+            Line::from(format::edge_rate(e))
+        })
+        .right(),
+        Column::new("ERRORS", Constraint::Length(7), 3, |(_, e): &R| {
+            Line::from(format::edge_errors(e))
+        })
+        .right(),
+        Column::new("P99", Constraint::Length(8), 4, |(_, e): &R| {
+            Line::from(format::edge_p99(e))
+        })
+        .right(),
+    ];
+    if backlog {
+        cols.push(
             Column::new(
                 "BACKLOG",
-                Constraint::Length(18),
-                5,
+                Constraint::Length(14),
+                2,
                 move |(_, e): &R| match edge_health(app, &e.from, &e.to)
                     .filter(|h| h.kind == e.kind)
                 {
@@ -339,9 +346,9 @@ fn edge_columns<'a>(app: &'a App, width: u16) -> Columns<'a, (bool, &'a Edge)> {
                 },
             )
             .right(),
-        ],
-        width,
-    )
+        );
+    }
+    Columns::fit(cols, width)
 }
 
 #[cfg(test)]
