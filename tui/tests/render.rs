@@ -212,6 +212,55 @@ fn health_is_coloured() {
     assert_eq!(buf[(x, y)].fg, Color::DarkGray);
 }
 
+/// A consumer that stopped: its `consumes` edge shows the growing backlog in red in the edge
+/// list, and the edge is drawn red in the graph.
+#[test]
+fn stalled_consumer_edge_is_red_with_its_backlog() {
+    use collector::model::{EdgeKind, EntityId, EntityKind};
+    use ratatui::style::Color;
+    let mut s = common::snapshot();
+    let consumer = EntityId::new(EntityKind::Workload, "shop", "fulfillment");
+    let topic = EntityId::new(EntityKind::Topic, "", "orders");
+    for e in &mut s.topology.edges {
+        if e.kind == EdgeKind::Consumes && e.from == consumer {
+            e.backlog = Some(1234.0);
+            e.backlog_growth_per_s = Some(5.0);
+        }
+    }
+    s.edge_health.push(analytics::model::EdgeHealth {
+        from: consumer.clone(),
+        to: topic,
+        kind: EdgeKind::Consumes,
+        health: analytics::model::Health::Critical,
+        reason: "backlog 1234 msgs, +5.0 msg/s: growing while the consumer takes none".into(),
+        backlog: 1234.0,
+        growth_per_s: Some(5.0),
+    });
+    let mut a = App::new("stall", Arc::new(s));
+    for _ in 0..40 {
+        if a.selected_entity() == Some(&consumer) {
+            break;
+        }
+        press(&mut a, "j");
+    }
+    assert_eq!(a.selected_entity(), Some(&consumer));
+    press(&mut a, "t");
+    assert_eq!(a.topology_selection(), Some(&consumer));
+    let buf = draw(&a, 120, 40);
+    let t = text(&buf);
+    assert!(t.contains("BACKLOG"), "{t}");
+    let (x, y) = find(&buf, "1.2k +5.0/s");
+    assert_eq!(buf[(x, y)].fg, Color::Red, "{t}");
+    // The arrow into the consumer, drawn in the critical colour.
+    let (x, y) = find(&buf, "▷ ● fulfillment");
+    assert_eq!(buf[(x, y)].fg, Color::Red, "{t}");
+    // A producer's edge list has no backlog column (its edges carry none).
+    let mut p = App::new("stall", a.snapshot().clone());
+    press(&mut p, "t");
+    assert_ne!(p.topology_selection(), Some(&consumer));
+    assert!(!text(&draw(&p, 120, 40)).contains("BACKLOG"));
+}
+
 /// Every view, with and without help, at every size from 1x1 to 130x45 (coarse steps past
 /// the minimum): nothing panics.
 #[test]
