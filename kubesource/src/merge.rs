@@ -186,16 +186,7 @@ fn merge_topology(inv: &Inventory, owners: &Owners, obs: &mut Observation) {
     let mut edge = |kind: EdgeKind, from: EntityId, to: EntityId| {
         edges
             .entry((kind, from.clone(), to.clone()))
-            .or_insert(Edge {
-                from,
-                to,
-                kind,
-                rate_per_s: None,
-                error_ratio: None,
-                p99_ms: None,
-                backlog: None,
-                backlog_growth_per_s: None,
-            });
+            .or_insert(Edge::new(kind, from, to));
     };
     for n in &inv.nodes {
         if let Some(name) = n.metadata.name.as_deref() {
@@ -548,14 +539,12 @@ mod tests {
         };
         let mut obs = Observation::default();
         let calls = Edge {
-            from: EntityId::workload("shop", "frontend"),
-            to: cart(),
-            kind: EdgeKind::Calls,
             rate_per_s: Some(12.0),
-            error_ratio: None,
-            p99_ms: None,
-            backlog: None,
-            backlog_growth_per_s: None,
+            ..Edge::new(
+                EdgeKind::Calls,
+                EntityId::workload("shop", "frontend"),
+                cart(),
+            )
         };
         obs.topology.entities = vec![calls.from.clone(), cart()];
         obs.topology.edges = vec![calls.clone()];

@@ -871,16 +871,7 @@ mod tests {
     }
 
     fn call(a: &str, b: &str) -> Edge {
-        Edge {
-            from: w(a),
-            to: w(b),
-            kind: EdgeKind::Calls,
-            rate_per_s: None,
-            error_ratio: None,
-            p99_ms: None,
-            backlog: None,
-            backlog_growth_per_s: None,
-        }
+        Edge::new(EdgeKind::Calls, w(a), w(b))
     }
 
     fn overlaps(a: &GraphNode, b: &GraphNode) -> bool {
@@ -1042,16 +1033,9 @@ mod tests {
                         EdgeKind::Produces,
                         EdgeKind::Consumes,
                     ][next(4) as usize];
-                    Edge {
-                        from: ents[next(n as u64) as usize].clone(),
-                        to: ents[next(n as u64) as usize].clone(),
-                        kind,
-                        rate_per_s: None,
-                        error_ratio: None,
-                        p99_ms: None,
-                        backlog: None,
-                        backlog_growth_per_s: None,
-                    }
+                    let from = ents[next(n as u64) as usize].clone();
+                    let to = ents[next(n as u64) as usize].clone();
+                    Edge::new(kind, from, to)
                 })
                 .collect();
             let l = layout(&ents, &edges);

@@ -53,14 +53,10 @@ fn edge(
     p99: Option<f64>,
 ) -> Edge {
     Edge {
-        from,
-        to,
-        kind,
         rate_per_s: Some(rate),
         error_ratio: err,
         p99_ms: p99,
-        backlog: None,
-        backlog_growth_per_s: None,
+        ..Edge::new(kind, from, to)
     }
 }
 
