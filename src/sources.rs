@@ -246,9 +246,11 @@ impl SourceArgs {
                 known.join(", ")
             );
         }
+        // The simulator alone runs at its own pace, unless the config named it (then the
+        // config's interval holds, like for any configured source).
         let interval = match self.interval {
             Some(i) => i,
-            None if sim.is_some() && nothing_else => SIM_INTERVAL,
+            None if sim.is_some() && nothing_else && config_sim.is_none() => SIM_INTERVAL,
             None => c.interval.0,
         };
         if interval < Duration::from_millis(100) {
@@ -284,9 +286,15 @@ pub struct Started {
     pub describe: String,
 }
 
-/// The config's retention, per-target timeout and memory limits on an engine config.
+/// The config's retention, per-target timeout, memory limits, rules and SLOs on an engine
+/// config. The timeout can shorten the default (80% of the interval) but never lengthen it:
+/// a collection must end before the next one starts.
 pub fn apply_limits(cfg: &mut EngineConfig, config: &opscope_config::Config) {
     cfg.collector.retention_ms = config.sources.retention.as_millis_i64();
+    cfg.collector.timeout = cfg
+        .collector
+        .timeout
+        .min(config.sources.timeout.0.max(Duration::from_millis(100)));
     cfg.collector.samples_per_target =
         usize::try_from(config.limits.samples_per_target).unwrap_or(usize::MAX);
     cfg.collector.max_series = usize::try_from(config.limits.max_series).unwrap_or(usize::MAX);
@@ -463,11 +471,36 @@ mod tests {
             Some("http://127.0.0.1:9464")
         );
         assert_eq!(p.sim, None, "configured sources replace the simulator");
+        // A simulator named by the config runs at the config's interval.
+        let mut config = opscope_config::Config::default();
+        config.sources.sim = Some(opscope_config::Sim {
+            scenario: "latency".into(),
+            seed: 3,
+        });
+        config.sources.interval = opscope_config::HumanDuration::from_secs(2);
+        let p = SourceArgs::default().plan(&config).expect("plan");
+        assert_eq!(p.interval, Duration::from_secs(2));
+        assert_eq!(
+            p.sim.map(|s| (s.scenario, s.seed)),
+            Some(("latency".into(), 3))
+        );
         // A source flag replaces them all.
         let p = args(&["http://a:1/metrics"], false, None)
             .plan(&config)
             .expect("plan");
         assert!(p.nats.is_empty() && p.rabbitmq_api.is_empty() && p.kube.is_none());
+    }
+
+    #[test]
+    fn the_config_timeout_only_shortens_collections() {
+        let mut config = opscope_config::Config::default();
+        let mut cfg = EngineConfig::for_interval(Vec::new(), Duration::from_secs(15));
+        apply_limits(&mut cfg, &config);
+        assert_eq!(cfg.collector.timeout, Duration::from_secs(10));
+        config.sources.timeout = opscope_config::HumanDuration::from_secs(60);
+        let mut cfg = EngineConfig::for_interval(Vec::new(), Duration::from_secs(15));
+        apply_limits(&mut cfg, &config);
+        assert_eq!(cfg.collector.timeout, Duration::from_secs(12));
     }
 
     #[test]

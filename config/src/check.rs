@@ -505,13 +505,16 @@ impl<'s> Checker<'s> {
                 self.error_at(&join("sources", key), span, "must be longer than 0s");
             }
         }
-        if s.timeout > s.interval && !s.interval.0.is_zero() {
-            let span = span_of("timeout").unwrap_or(0..0);
+        // Only a timeout the file sets is worth a word: the default is capped quietly.
+        if let Some(span) = span_of("timeout")
+            && s.timeout > s.interval
+            && !s.interval.0.is_zero()
+        {
             self.warn_at(
                 "sources.timeout",
                 span,
                 format!(
-                    "timeout {} is longer than the interval {}; a slow target delays every cycle",
+                    "timeout {} is longer than the interval {}; collections are cut at 80% of the interval",
                     s.timeout, s.interval
                 ),
             );

@@ -52,7 +52,8 @@ pub struct Sources {
     pub sim: Option<Sim>,
     /// Time between collections.
     pub interval: HumanDuration,
-    /// Per-target collection timeout.
+    /// Per-target collection timeout (as Prometheus' `scrape_timeout`, 10 s by default); a
+    /// collection is also cut at 80% of the interval.
     pub timeout: HumanDuration,
     /// How long collected samples are kept.
     pub retention: HumanDuration,
@@ -69,7 +70,7 @@ impl Default for Sources {
             kube_url: None,
             sim: None,
             interval: HumanDuration::from_secs(15),
-            timeout: HumanDuration::from_secs(5),
+            timeout: HumanDuration::from_secs(10),
             retention: HumanDuration::from_secs(2 * 3600),
         }
     }
