@@ -31,14 +31,16 @@ pub fn edge_health(edges: &[Edge]) -> Vec<EdgeHealth> {
             let backlog = e.backlog.filter(|b| b.is_finite())?;
             let growth = e.backlog_growth_per_s.filter(|g| g.is_finite());
             let (taken, who) = match e.kind {
-                EdgeKind::Consumes => (Some(e.rate_per_s.unwrap_or(0.0)), "the consumer"),
+                EdgeKind::Consumes => {
+                    (Some(e.rate_per_s.unwrap_or(0.0)), ("the consumer", "takes"))
+                }
                 _ => (
                     consumed
                         .get(&e.to)
                         .copied()
                         .flatten()
                         .or_else(|| (!consumed.contains_key(&e.to)).then_some(0.0)),
-                    "its consumers",
+                    ("its consumers", "take"),
                 ),
             };
             let (health, reason) = judge(backlog, growth, taken, who);
@@ -55,7 +57,13 @@ pub fn edge_health(edges: &[Edge]) -> Vec<EdgeHealth> {
         .collect()
 }
 
-fn judge(backlog: f64, growth: Option<f64>, taken: Option<f64>, who: &str) -> (Health, String) {
+/// `who` names the consumers and the verb that agrees with them.
+fn judge(
+    backlog: f64,
+    growth: Option<f64>,
+    taken: Option<f64>,
+    (who, takes): (&str, &str),
+) -> (Health, String) {
     let Some(g) = growth else {
         return (
             Health::Unknown,
@@ -69,11 +77,11 @@ fn judge(backlog: f64, growth: Option<f64>, taken: Option<f64>, who: &str) -> (H
     match taken {
         Some(r) if r < STALLED_RATE => (
             Health::Critical,
-            format!("{head}: growing while {who} take(s) none"),
+            format!("{head}: growing while {who} {takes} none"),
         ),
         Some(r) => (
             Health::Warning,
-            format!("{head}: growing, {who} take(s) {r:.1} msg/s"),
+            format!("{head}: growing, {who} {takes} {r:.1} msg/s"),
         ),
         None => (Health::Warning, format!("{head}: growing")),
     }
@@ -103,7 +111,18 @@ mod tests {
             edge(EdgeKind::Produces, "shop", 120.0, 5.0, Some(5.0)),
         ]);
         assert_eq!(h[0].health, Health::Critical, "{h:?}");
-        assert!(h[0].reason.contains("takes none") || h[0].reason.contains("take(s) none"));
+        assert!(
+            h[0].reason
+                .ends_with("growing while the consumer takes none"),
+            "{}",
+            h[0].reason
+        );
+        assert!(
+            h[1].reason
+                .ends_with("growing while its consumers take none"),
+            "{}",
+            h[1].reason
+        );
         // The producer's edge: nobody takes anything from the queue either.
         assert_eq!(h[1].health, Health::Critical, "{h:?}");
     }
