@@ -450,36 +450,68 @@ fn tui_cmd(a: TuiArgs, config: &opscope_config::Config) -> Result<()> {
     r
 }
 
-/// A recording in the console, with pause, speed and seek.
-fn tui_replay(path: &std::path::Path, speed: f64, config: &opscope_config::Config) -> Result<()> {
+/// A recording read from `path`, and the engine settings to replay it with: those of a live
+/// engine at the recorded interval, with the config's limits, rules and SLOs.
+pub(crate) fn load_replay(
+    path: &std::path::Path,
+    config: &opscope_config::Config,
+) -> Result<(opscope::replay::Replay, EngineConfig)> {
     let replay = opscope::replay::Replay::load(path)
         .with_context(|| format!("--replay {}", path.display()))?;
     let mut cfg = replay.engine_config();
     sources::apply_limits(&mut cfg, config);
+    Ok((replay, cfg))
+}
+
+/// A recording playing in the background: its snapshots, its position, and where to send
+/// pause, speed and seek. The replay holds its last cycle while `commands` is open.
+struct Playing {
+    snapshots: tokio::sync::watch::Receiver<Arc<analytics::model::Snapshot>>,
+    status: tokio::sync::watch::Receiver<tui::replay::ReplayStatus>,
+    commands: tokio::sync::mpsc::UnboundedSender<tui::replay::ReplayCommand>,
+}
+
+/// Start playing `replay` at `speed` on the current runtime.
+fn play(replay: opscope::replay::Replay, cfg: EngineConfig, speed: f64) -> Playing {
+    let (tx, snapshots) =
+        tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+    let (status_tx, status) = tokio::sync::watch::channel(tui::replay::ReplayStatus::default());
+    let (commands, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        if let Err(e) = replay.play(&cfg, speed, tx, status_tx, cmd_rx).await {
+            tracing::error!(error = %e, "replay stopped");
+        }
+    });
+    Playing {
+        snapshots,
+        status,
+        commands,
+    }
+}
+
+/// A recording in the console, with pause, speed and seek.
+fn tui_replay(path: &std::path::Path, speed: f64, config: &opscope_config::Config) -> Result<()> {
+    let (replay, cfg) = load_replay(path, config)?;
     init_logs(true)?;
     let rt = runtime()?;
-    let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
-    let (status_tx, status_rx) = tokio::sync::watch::channel(tui::replay::ReplayStatus::default());
-    let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
     let title = format!(
         "opscope replay — {} ({} cycles, {})",
         path.display(),
         replay.times().len(),
         replay.sources().join(", ")
     );
-    rt.spawn(async move {
-        if let Err(e) = replay.play(&cfg, speed, tx, status_tx, cmd_rx).await {
-            tracing::error!(error = %e, "replay stopped");
-        }
-    });
+    let playing = {
+        let _in_runtime = rt.enter();
+        play(replay, cfg, speed)
+    };
     let r = tui::run(
-        rx,
+        playing.snapshots,
         tui::TuiOptions {
             title,
             tick: Duration::from_millis(250),
             replay: Some(tui::replay::ReplayControls {
-                commands: cmd_tx,
-                status: status_rx,
+                commands: playing.commands,
+                status: playing.status,
             }),
         },
     )
@@ -589,19 +621,14 @@ async fn run_replay(
     listen: SocketAddr,
     config: &opscope_config::Config,
 ) -> Result<()> {
-    let replay = opscope::replay::Replay::load(path)
-        .with_context(|| format!("--replay {}", path.display()))?;
-    let mut cfg = replay.engine_config();
-    sources::apply_limits(&mut cfg, config);
-    let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
-    let (status_tx, mut status_rx) =
-        tokio::sync::watch::channel(tui::replay::ReplayStatus::default());
-    // Kept open so that the replay holds its last cycle after the end.
-    let (_commands, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (replay, cfg) = load_replay(path, config)?;
+    let times = replay.times();
+    let (cycles, span_s) = (times.len(), (times[times.len() - 1] - times[0]) / 1000);
+    let mut playing = play(replay, cfg, speed);
     let server = web::serve(
         listen,
         web::ApiState {
-            snapshot: rx,
+            snapshot: playing.snapshots.clone(),
             annotations: web::Annotations::default(),
             token: None,
             protect_reads: false,
@@ -610,32 +637,25 @@ async fn run_replay(
     .await
     .context("starting the HTTP API")?;
     eprintln!(
-        "opscope replaying {} ({} cycles, x{speed}); API on http://{}/api/v1/snapshot \
+        "opscope replaying {} ({cycles} cycles, x{speed}); API on http://{}/api/v1/snapshot \
          (annotations off while replaying)",
         path.display(),
-        replay.times().len(),
         server.addr
     );
-    let span_s = replay
-        .times()
-        .last()
-        .zip(replay.times().first())
-        .map_or(0, |(b, a)| (b - a) / 1000);
     let bar = progress_bar(
         u64::try_from(span_s).unwrap_or(0).max(1),
         "replaying",
         "s recorded",
     );
-    let player = tokio::spawn(async move { replay.play(&cfg, speed, tx, status_tx, cmd_rx).await });
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
-            changed = status_rx.changed() => {
+            changed = playing.status.changed() => {
                 if changed.is_err() {
                     break;
                 }
-                let st = *status_rx.borrow_and_update();
+                let st = *playing.status.borrow_and_update();
                 bar.set_position(u64::try_from((st.position_ms - st.start_ms) / 1000).unwrap_or(0));
                 if st.finished && !bar.is_finished() {
                     bar.finish_and_clear();
@@ -646,7 +666,6 @@ async fn run_replay(
         }
     }
     bar.finish_and_clear();
-    player.abort();
     drop(server);
     Ok(())
 }

@@ -6,7 +6,7 @@
 use crate::engine::{Engine, EngineConfig, EngineError};
 use analytics::model::Snapshot;
 use collector::model::{ChangeEvent, SourceStatus};
-use collector::observe::{CHANGE_LOOKBACK_MS, Observation};
+use collector::observe::{Observation, change_is_recent};
 use collector::record::{self, Cycle, RecordError};
 use collector::source::{Enricher, PullFuture, PullSource};
 use std::path::Path;
@@ -268,11 +268,9 @@ impl Enricher for ReplayedChanges {
         let visible = self
             .changes
             .iter()
-            .filter(|(seen, c)| *seen <= now_ms && c.ts_ms >= now_ms - CHANGE_LOOKBACK_MS)
+            .filter(|(seen, c)| *seen <= now_ms && change_is_recent(c.ts_ms, now_ms))
             .map(|(_, c)| c.clone());
-        obs.changes.extend(visible);
-        obs.changes.sort();
-        obs.changes.dedup();
+        obs.add_changes(visible);
     }
 
     fn status(&self) -> SourceStatus {

@@ -51,10 +51,7 @@ pub fn run(a: SnapshotArgs, config: &opscope_config::Config) -> Result<()> {
         .context("starting the async runtime")?;
     let (snap, cycles) = if let Some(path) = &a.sources.replay {
         // The whole recording, as fast as it computes; the state at its end.
-        let replay = opscope::replay::Replay::load(path)
-            .with_context(|| format!("--replay {}", path.display()))?;
-        let mut cfg = replay.engine_config();
-        sources::apply_limits(&mut cfg, config);
+        let (replay, cfg) = crate::load_replay(path, config)?;
         let bar = crate::progress_bar(replay.times().len() as u64, "replaying", " cycles");
         let snap = rt
             .block_on(replay.run_to_end_with(&cfg, &|done, _| bar.set_position(done as u64)))

@@ -40,6 +40,22 @@ pub struct Observation {
 /// How far back rollouts are reported.
 pub const CHANGE_LOOKBACK_MS: i64 = 24 * 3_600_000;
 
+/// Whether a change event at `ts_ms` is shown at `now_ms`: not in the future and at most
+/// [`CHANGE_LOOKBACK_MS`] old. Every source of change events (metrics, Kubernetes, the
+/// annotations API, a replay) applies this same window.
+pub fn change_is_recent(ts_ms: i64, now_ms: i64) -> bool {
+    ts_ms >= now_ms - CHANGE_LOOKBACK_MS && ts_ms <= now_ms
+}
+
+impl Observation {
+    /// Add change events, keeping [`Observation::changes`] sorted and free of duplicates.
+    pub fn add_changes(&mut self, changes: impl IntoIterator<Item = ChangeEvent>) {
+        self.changes.extend(changes);
+        self.changes.sort();
+        self.changes.dedup();
+    }
+}
+
 /// How signals are computed.
 #[derive(Debug, Clone, Copy)]
 pub struct ObserveOptions {
@@ -537,7 +553,7 @@ fn rollouts(store: &FrameStore, from: i64, now: i64) -> Result<Vec<ChangeEvent>,
         sets.sort();
         for pair in sets.windows(2) {
             let (ts_ms, to) = &pair[1];
-            if *ts_ms < now - CHANGE_LOOKBACK_MS || *ts_ms > now {
+            if !change_is_recent(*ts_ms, now) {
                 continue;
             }
             let image = rs_image

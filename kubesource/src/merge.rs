@@ -5,7 +5,7 @@
 
 use collector::conventions;
 use collector::model::{ChangeEvent, ChangeKind, Edge, EdgeKind, EntityId, EntityKind};
-use collector::observe::{CHANGE_LOOKBACK_MS, Observation};
+use collector::observe::{Observation, change_is_recent};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Node, Pod, PodTemplateSpec, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
@@ -169,9 +169,7 @@ pub fn merge(inv: &Inventory, mem: &mut Memory, obs: &mut Observation, now_ms: i
     let ours: BTreeSet<_> = changes.iter().filter_map(rollout_key).collect();
     obs.changes
         .retain(|c| rollout_key(c).is_none_or(|k| !ours.contains(&k)));
-    obs.changes.extend(changes);
-    obs.changes.sort();
-    obs.changes.dedup();
+    obs.add_changes(changes);
 }
 
 fn merge_topology(inv: &Inventory, owners: &Owners, obs: &mut Observation) {
@@ -263,10 +261,6 @@ fn merge_reasons(inv: &Inventory, owners: &Owners, obs: &mut Observation) {
 /// One ReplicaSet of a Deployment: (revision, created ms, name, images).
 type RsRow = (i64, i64, String, Option<String>);
 
-fn recent(ts: i64, now: i64) -> bool {
-    ts >= now - CHANGE_LOOKBACK_MS && ts <= now
-}
-
 /// Rollouts from each Deployment's ReplicaSets in revision order: each revision after the
 /// first is a rollout from the one before, at the new ReplicaSet's creation; a rollback
 /// (an older ReplicaSet given the newest revision) is dated when the revision was seen to
@@ -323,7 +317,7 @@ fn rollouts(inv: &Inventory, owners: &Owners, mem: &mut Memory, now: i64) -> Vec
                     _ => continue,
                 }
             };
-            if !recent(ts, now) {
+            if !change_is_recent(ts, now) {
                 continue;
             }
             out.push(ChangeEvent {
@@ -362,7 +356,7 @@ fn scales(inv: &Inventory, mem: &mut Memory, now: i64) -> Vec<ChangeEvent> {
         current.insert(key, replicas);
     }
     mem.replicas = current;
-    mem.scales.retain(|c| recent(c.ts_ms, now));
+    mem.scales.retain(|c| change_is_recent(c.ts_ms, now));
     mem.scales.clone()
 }
 
@@ -383,7 +377,7 @@ fn restarts(inv: &Inventory, owners: &Owners, now: i64) -> Vec<ChangeEvent> {
             let Some(at) = t.finished_at.as_ref().map(ms) else {
                 continue;
             };
-            if cs.restart_count == 0 || !recent(at, now) {
+            if cs.restart_count == 0 || !change_is_recent(at, now) {
                 continue;
             }
             out.push(ChangeEvent {
@@ -421,7 +415,7 @@ fn warnings(inv: &Inventory, owners: &Owners, now: i64) -> Vec<ChangeEvent> {
         else {
             continue;
         };
-        if !recent(ts, now) {
+        if !change_is_recent(ts, now) {
             continue;
         }
         let o = &e.involved_object;
@@ -456,6 +450,7 @@ fn warnings(inv: &Inventory, owners: &Owners, now: i64) -> Vec<ChangeEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use collector::observe::CHANGE_LOOKBACK_MS;
     use serde_json::json;
 
     const NOW: i64 = 1_700_000_600_000; // 2023-11-14T22:23:20Z

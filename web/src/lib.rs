@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use collector::model::{ChangeEvent, ChangeKind, EntityId, SourceStatus};
-use collector::observe::{CHANGE_LOOKBACK_MS, Observation};
+use collector::observe::{CHANGE_LOOKBACK_MS, Observation, change_is_recent};
 use collector::source::Enricher;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -94,15 +94,14 @@ pub struct AnnotationFeed {
 impl Enricher for AnnotationFeed {
     fn enrich(&mut self, obs: &mut Observation, now_ms: i64) {
         self.last_ms = Some(now_ms);
-        let held = self.annotations.lock();
-        obs.changes.extend(
-            held.iter()
-                .filter(|c| c.ts_ms <= now_ms && c.ts_ms >= now_ms - CHANGE_LOOKBACK_MS)
-                .cloned(),
-        );
-        drop(held);
-        obs.changes.sort();
-        obs.changes.dedup();
+        let visible: Vec<ChangeEvent> = self
+            .annotations
+            .lock()
+            .iter()
+            .filter(|c| change_is_recent(c.ts_ms, now_ms))
+            .cloned()
+            .collect();
+        obs.add_changes(visible);
     }
 
     fn status(&self) -> SourceStatus {
