@@ -18,7 +18,7 @@
 //! container, not the pod cgroup") still apply to the aggregated series. `W` is the source's
 //! rate window: a few of the server's scrape intervals (default 1 m).
 
-use crate::exposition::MetricType;
+use crate::exposition::{MetricType, is_label_name, is_metric_name};
 use crate::observe::ObserveOptions;
 use crate::scrape::error_chain;
 use crate::source::{OwnedSample, PullFuture, PullSource, Samples};
@@ -50,12 +50,12 @@ pub fn plan(wanted: &[(String, Vec<String>)], window: Duration) -> Vec<Pushdown>
     let w = promql_duration(window);
     wanted
         .iter()
-        .filter(|(f, _)| valid_metric_name(f))
+        .filter(|(f, _)| is_metric_name(f))
         .map(|(family, labels)| {
             let labels: Vec<&str> = labels
                 .iter()
                 .map(String::as_str)
-                .filter(|l| valid_label_name(l))
+                .filter(|l| is_label_name(l))
                 .collect();
             let histogram = labels.contains(&"le");
             let by = labels.join(", ");
@@ -94,20 +94,6 @@ fn promql_duration(d: Duration) -> String {
     } else {
         format!("{ms}ms")
     }
-}
-
-fn valid_metric_name(s: &str) -> bool {
-    let mut b = s.bytes();
-    b.next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c == b':')
-        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
-}
-
-fn valid_label_name(s: &str) -> bool {
-    let mut b = s.bytes();
-    b.next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
-        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 /// A Prometheus-compatible query API.

@@ -46,6 +46,7 @@ mod scan;
 
 pub use check::{CheckReport, LintKind, LintWarning, check, report};
 pub(crate) use openmetrics::type_name;
+pub use scan::{is_label_name, is_metric_name};
 
 /// Which text format a payload is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

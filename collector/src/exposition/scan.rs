@@ -85,6 +85,22 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// A valid metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn is_metric_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| CLASS[usize::from(c)] & NAME_START != 0)
+        && b.all(|c| CLASS[usize::from(c)] & NAME_CONT != 0)
+}
+
+/// A valid label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_label_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| CLASS[usize::from(c)] & LABEL_START != 0)
+        && b.all(|c| CLASS[usize::from(c)] & LABEL_CONT != 0)
+}
+
 /// True when every byte of `s` may appear inside a metric name (used for UNIT values).
 pub(super) fn is_name_chars(s: &str) -> bool {
     s.bytes().all(|c| CLASS[usize::from(c)] & NAME_CONT != 0)
@@ -420,6 +436,8 @@ mod tests {
     #[test]
     fn names() {
         assert!(is_name_chars("a:b_c9"));
+        assert!(is_metric_name(":a_b9") && !is_metric_name("9a") && !is_metric_name(""));
+        assert!(is_label_name("_a9") && !is_label_name("a:b") && !is_label_name("9"));
         assert!(!is_name_chars("a-b"));
         assert_eq!(Cursor::new("9a", 1).metric_name(), None);
         let mut c = Cursor::new("ab:c{", 1);
