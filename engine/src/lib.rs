@@ -1,0 +1,1 @@
+//! opscope-engine: where the pipeline is assembled.

@@ -1,0 +1,1 @@
+//! opscope-layout: layout and phrasing shared by the faces.

@@ -1,0 +1,1 @@
+//! opscope-model: the read model (filled in by the model move).
