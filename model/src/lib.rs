@@ -1,1 +1,5 @@
-//! opscope-model: the read model (filled in by the model move).
+//! opscope-model: the read model every face renders.
+
+pub mod replay;
+
+pub use replay::{ReplayCommand, ReplayStatus};
