@@ -8,6 +8,8 @@
 use crate::engine::{Engine, EngineConfig};
 use analytics::model::{Cause, Incident, Snapshot};
 use fixtures::{Clock, GroundTruth, SimConfig, Simulator};
+use opscope_layout::Describe;
+use opscope_layout::phrase::remediation_title;
 use serde::Serialize;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -199,11 +201,11 @@ fn score(name: &str, truth: GroundTruth, snap: &Snapshot, interval_ms: i64) -> S
             Some((detected - truth.start_ms) as f64 / 1000.0),
             inc.causes
                 .first()
-                .map(|c| c.evidence.iter().map(|e| e.text.clone()).collect())
+                .map(|c| c.evidence.iter().map(Describe::describe).collect())
                 .unwrap_or_default(),
             inc.remediation.first().map(|r| match &r.command {
-                Some(c) => format!("{}: {c}", r.title),
-                None => r.title.clone(),
+                Some(c) => format!("{}: {c}", remediation_title(r)),
+                None => remediation_title(r),
             }),
         ),
         None => (Vec::new(), None, None, Vec::new(), None),

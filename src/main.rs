@@ -732,7 +732,7 @@ fn record_cmd(a: RecordArgs, config: &opscope_config::Config) -> Result<()> {
         eprintln!(
             "wrote {}: {cycles} cycles, {rows} rows, {} (replay: opscope tui --replay {})",
             a.out.display(),
-            collector::model::format_bytes(bytes as f64),
+            opscope_layout::format::bytes(bytes as f64),
             a.out.display()
         );
         if let Some(s) = sim {

@@ -10,6 +10,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use collector::model::{Edge, EdgeKind, EntityId, SignalKind, SourceStatus};
 use opscope::engine;
+use opscope_layout::phrase::{remediation_title, remediation_why};
+use opscope_layout::{Describe, FormatValue};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -310,7 +312,7 @@ fn render_text(s: &Snapshot, cycles: u32) -> String {
             "  collector: {} series (limit {}), frames ~{}",
             c.series,
             c.max_series,
-            collector::model::format_bytes(c.frame_bytes as f64)
+            opscope_layout::format::bytes(c.frame_bytes as f64)
         );
     }
     if c.dropped_samples_total > 0 {
@@ -435,11 +437,16 @@ fn render_text(s: &Snapshot, cycles: u32) -> String {
                 c.confidence * 100.0
             );
             for ev in c.evidence.iter().take(3) {
-                let _ = writeln!(o, "       - {}", ev.text);
+                let _ = writeln!(o, "       - {}", ev.describe());
             }
         }
         for r in &inc.remediation {
-            let _ = writeln!(o, "    fix: {} — {}", r.title, r.why);
+            let _ = writeln!(
+                o,
+                "    fix: {} — {}",
+                remediation_title(r),
+                remediation_why(r)
+            );
             if let Some(cmd) = &r.command {
                 let _ = writeln!(o, "         $ {cmd}");
             }
@@ -552,15 +559,21 @@ mod tests {
                     signal: SignalKind::LatencyP99,
                     score: 1.0,
                     confidence: 0.8,
-                    evidence: vec![Evidence {
-                        text: "p99 1.50 s, usually 200 ms".to_owned(),
+                    evidence: vec![Evidence::Deviation {
+                        entity: None,
+                        signal: SignalKind::LatencyP99,
+                        direction: opscope_model::Direction::Up,
+                        baseline: 200.0,
+                        current: 1500.0,
+                        since_ms: 1_700_000_000_000,
                     }],
                     series: vec![],
                 }],
                 timeline: vec![],
                 remediation: vec![Remediation {
-                    title: "Roll back checkoutservice".to_owned(),
-                    why: "deployed 2 min before".to_owned(),
+                    action: opscope_model::Action::ReadLogs {
+                        workload: EntityId::workload("shop", "checkoutservice"),
+                    },
                     command: Some("kubectl rollout undo deployment/checkoutservice".to_owned()),
                 }],
             }],

@@ -104,10 +104,10 @@ async fn a_marked_deploy_is_a_change_and_evidence_for_the_cause() {
                 .is_some_and(|c| c.entity.name == "paymentservice")
         })
         .expect("an incident with paymentservice first");
-    let evidence: Vec<&str> = inc.causes[0]
+    let evidence: Vec<String> = inc.causes[0]
         .evidence
         .iter()
-        .map(|e| e.text.as_str())
+        .map(opscope_layout::Describe::describe)
         .collect();
     assert!(
         evidence.iter().any(|t| t.contains("jenkins #77")),

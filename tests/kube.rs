@@ -348,9 +348,18 @@ async fn bad_rollout_ranks_first_from_the_kubernetes_api() {
         let top = inc.causes.first().expect("ranked causes");
         let ranking: Vec<&str> = inc.causes.iter().map(|c| c.entity.name.as_str()).collect();
         assert_eq!(top.entity, target, "{label}: ranking {ranking:?}");
-        let first = top.evidence.first().map(|e| e.text.as_str()).unwrap_or("");
+        let first = top.evidence.first();
         assert!(
-            first.starts_with("rollout "),
+            matches!(
+                first,
+                Some(analytics::model::Evidence::Change {
+                    change: opscope_model::ChangeEvent {
+                        kind: ChangeKind::Rollout { .. },
+                        ..
+                    },
+                    ..
+                })
+            ),
             "{label}: evidence {:?}",
             top.evidence
         );

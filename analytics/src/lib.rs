@@ -36,6 +36,7 @@ use graph::ServiceGraph;
 use incidents::{IncidentConfig, IncidentTracker};
 use model::{Anomaly, EntityHealth, Health, IncidentStatus, Snapshot};
 use multivariate::EntityModels;
+use opscope_layout::Describe;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// All analysis settings.
@@ -141,10 +142,7 @@ fn burn_anomaly(b: &slo::BurnAlert, obs: &Observation, now: i64) -> Option<Anoma
 pub const CHANGES_KEPT_MS: i64 = 6 * 3_600_000;
 
 /// `HH:MM:SS` (UTC) of a Unix-ms timestamp, as used in evidence and timelines.
-pub fn fmt_time(ms: i64) -> String {
-    let s = ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-}
+pub use opscope_layout::format::clock as fmt_time;
 
 impl Analyzer {
     pub fn new(cfg: AnalyzerConfig) -> Self {
@@ -306,6 +304,7 @@ impl Analyzer {
         }
 
         Snapshot {
+            version: model::SCHEMA_VERSION,
             cycle: self.cycle,
             ts_ms: now,
             topology: obs.topology.clone(),

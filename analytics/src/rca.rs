@@ -12,7 +12,7 @@
 //!   anomaly.
 
 use crate::graph::ServiceGraph;
-use crate::model::{Anomaly, Cause, Direction, Evidence, Incident};
+use crate::model::{Anomaly, Cause, Evidence, Incident};
 use collector::model::{ChangeEvent, EdgeKind, EntityId, EntityKind, Point, SignalKind, Topology};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -88,40 +88,23 @@ fn relative_change(a: &Anomaly) -> f64 {
     }
 }
 
-/// "latency p99 x8.2 (21 ms -> 172 ms) since 12:03:10".
-pub fn phrase(a: &Anomaly) -> String {
-    if let Some(r) = &a.rule {
-        return format!("alert firing: {r}");
-    }
-    let k = a.signal.kind;
-    let (b, c) = (k.format_value(a.baseline), k.format_value(a.current));
-    let since = crate::fmt_time(a.onset_ms);
-    match k {
-        SignalKind::Restarts => format!("{} restart(s) since {since}", c),
-        SignalKind::ReplicasUnavailable => format!("{c} replica(s) unavailable since {since}"),
-        _ => {
-            let change = if a.baseline.abs() > 1e-9 && a.current / a.baseline >= 1.5 {
-                format!("x{:.1}", a.current / a.baseline)
-            } else if a.baseline.abs() > 1e-9 {
-                let pct = (a.current - a.baseline) / a.baseline.abs() * 100.0;
-                format!("{pct:+.0}%")
-            } else {
-                match a.direction {
-                    Direction::Up => "up".to_owned(),
-                    Direction::Down => "down".to_owned(),
-                }
-            };
-            format!("{} {change} ({b} -> {c}) since {since}", k.label())
-        }
-    }
-}
-
-fn names(set: &BTreeSet<EntityId>) -> String {
-    let v: Vec<&str> = set.iter().map(|e| e.name.as_str()).collect();
-    if v.len() > 4 {
-        format!("{} and {} more", v[..4].join(", "), v.len() - 4)
-    } else {
-        v.join(", ")
+/// An anomaly of the incident as evidence for the cause `e` (its entity named when it is
+/// another member).
+pub fn evidence_of(a: &Anomaly, e: &EntityId) -> Evidence {
+    let entity = (a.signal.entity != *e).then(|| a.signal.entity.clone());
+    match &a.rule {
+        Some(alert) => Evidence::AlertFiring {
+            entity,
+            alert: alert.clone(),
+        },
+        None => Evidence::Deviation {
+            entity,
+            signal: a.signal.kind,
+            direction: a.direction,
+            baseline: a.baseline,
+            current: a.current,
+            since_ms: a.onset_ms,
+        },
     }
 }
 
@@ -259,46 +242,33 @@ fn evidence(
     let mut said = BTreeSet::new();
     for a in sorted {
         if said.insert((a.signal.entity.clone(), a.signal.kind)) {
-            let mut text = phrase(a);
-            if a.signal.entity != *e {
-                text = format!("{} {text}", a.signal.entity.name);
-            }
-            out.push(Evidence { text });
+            out.push(evidence_of(a, e));
         }
     }
     if let Some(c) = crate::remediate::trigger(input.changes, e, onset) {
-        let before = (onset - c.ts_ms) / 1000;
-        let when = if before >= 0 {
-            format!("{before} s before its first anomaly")
-        } else {
-            format!("{} s after its first anomaly", -before)
-        };
         out.insert(
             0,
-            Evidence {
-                text: format!("{} at {}, {when}", c.describe(), crate::fmt_time(c.ts_ms)),
+            Evidence::Change {
+                change: c.clone(),
+                before_onset_ms: onset - c.ts_ms,
             },
         );
     }
     if let Some(reason) = input.terminations.get(e)
         && anoms.iter().any(|a| a.signal.kind == SignalKind::Restarts)
     {
-        out.push(Evidence {
-            text: format!("last container termination: {reason}"),
+        out.push(Evidence::Terminated {
+            reason: reason.clone(),
         });
     }
     if let Some(&u) = input.unusual.get(e)
         && u >= 1.0
     {
-        out.push(Evidence {
-            text: format!(
-                "its signals taken together are unlike the last hour's normal mix ({u:.1}x the usual k-means distance)"
-            ),
-        });
+        out.push(Evidence::UnusualMix { distance_ratio: u });
     }
     if let Some(reason) = input.waiting.get(e) {
-        out.push(Evidence {
-            text: format!("containers waiting: {reason}"),
+        out.push(Evidence::ContainersWaiting {
+            reason: reason.clone(),
         });
     }
     // Callers wait longer while the server itself is as fast as before: the network between.
@@ -311,11 +281,8 @@ fn evidence(
     {
         let server = (input.history)(e, SignalKind::LatencyP99);
         if let Some(p) = server.last() {
-            out.push(Evidence {
-                text: format!(
-                    "it serves in {} itself: the delay is on the way to it (network)",
-                    SignalKind::LatencyP99.format_value(p.value)
-                ),
+            out.push(Evidence::ServesFastItself {
+                latency_p99_ms: p.value,
             });
         }
     }
@@ -328,8 +295,8 @@ fn evidence(
             .map(|(w, _)| w.clone())
             .collect();
         if !hosted.is_empty() {
-            out.push(Evidence {
-                text: format!("degraded workloads run on it: {}", names(&hosted)),
+            out.push(Evidence::DegradedWorkloadsOnNode {
+                workloads: hosted.into_iter().collect(),
             });
         }
     }
@@ -342,8 +309,8 @@ fn evidence(
         .cloned()
         .collect();
     if !callers.is_empty() {
-        out.push(Evidence {
-            text: format!("its callers are degraded too: {}", names(&callers)),
+        out.push(Evidence::CallersDegraded {
+            callers: callers.iter().cloned().collect(),
         });
     }
     // Onset order against its degraded callers.
@@ -354,11 +321,8 @@ fn evidence(
     if let Some(&first_caller) = caller_onsets.iter().min()
         && first_caller > onset
     {
-        out.push(Evidence {
-            text: format!(
-                "began {} s before its first degraded caller",
-                (first_caller - onset) / 1000
-            ),
+        out.push(Evidence::BeganBeforeCallers {
+            lead_ms: first_caller - onset,
         });
     }
     // A consumer that backs up: say how fast it still consumes.
@@ -375,13 +339,9 @@ fn evidence(
             .filter(|x| x.kind == EdgeKind::Consumes && x.from == *e)
         {
             if let Some(rate) = edge.rate_per_s {
-                out.push(Evidence {
-                    text: format!(
-                        "consumes {:.1} msg/s from {} {}",
-                        rate,
-                        edge.to.kind.as_str(),
-                        edge.to.name
-                    ),
+                out.push(Evidence::Consumes {
+                    from: edge.to.clone(),
+                    rate_per_s: rate,
                 });
             }
         }
@@ -389,17 +349,15 @@ fn evidence(
     let callees = g.callees.get(e).unwrap_or(&empty);
     if below.is_empty() {
         if callees.is_empty() {
-            out.push(Evidence {
-                text: "it calls no other service: the problem starts here".into(),
-            });
+            out.push(Evidence::CallsNothing);
         } else {
-            out.push(Evidence {
-                text: format!("its dependencies are healthy: {}", names(callees)),
+            out.push(Evidence::DependenciesHealthy {
+                dependencies: callees.iter().cloned().collect(),
             });
         }
     } else {
-        out.push(Evidence {
-            text: format!("depends on degraded: {}", names(below)),
+        out.push(Evidence::DependsOnDegraded {
+            dependencies: below.iter().cloned().collect(),
         });
     }
     out

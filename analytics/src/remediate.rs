@@ -1,7 +1,7 @@
 //! Suggested remediation for an incident's top cause: what an experienced operator would try
 //! first, with the command where one fits. Suggestions are shown, never executed.
 
-use crate::model::{Anomaly, Incident, Remediation};
+use crate::model::{Action, Anomaly, Incident, Remediation};
 use collector::model::{ChangeEvent, ChangeKind, EntityId, EntityKind, SignalKind};
 use std::collections::BTreeMap;
 
@@ -65,8 +65,7 @@ pub fn suggest(inc: &Incident, facts: &Facts<'_>) -> Vec<Remediation> {
     match e.kind {
         EntityKind::Node => {
             out.push(Remediation {
-                title: format!("Move work off node {}", e.name),
-                why: "the node is saturated and the workloads on it slow down together".into(),
+                action: Action::MoveWorkOffNode { node: e.clone() },
                 command: Some(format!(
                     "kubectl cordon {0} && kubectl drain {0} --ignore-daemonsets --delete-emptydir-data",
                     e.name
@@ -83,23 +82,21 @@ pub fn suggest(inc: &Incident, facts: &Facts<'_>) -> Vec<Remediation> {
         EntityKind::Workload => {}
     }
     if let Some(c) = trigger(facts.changes, e, onset) {
-        let when = (onset - c.ts_ms) / 1000;
         match &c.kind {
             ChangeKind::Rollout { .. } => out.push(Remediation {
-                title: format!("Roll back {}", e.name),
-                why: format!(
-                    "{} {} s before the first anomaly",
-                    c.describe(),
-                    when.max(0)
-                ),
+                action: Action::RollBack {
+                    workload: e.clone(),
+                    change: c.clone(),
+                    before_onset_ms: onset - c.ts_ms,
+                },
                 command: Some(format!("kubectl rollout undo {}", deploy_ref(e))),
             }),
             ChangeKind::Annotation { text } => out.push(Remediation {
-                title: format!("Revert the deploy of {}", e.name),
-                why: format!(
-                    "deploy marked ({text}) {} s before the first anomaly",
-                    when.max(0)
-                ),
+                action: Action::RevertDeploy {
+                    workload: e.clone(),
+                    note: text.clone(),
+                    before_onset_ms: onset - c.ts_ms,
+                },
                 command: Some(format!("kubectl rollout undo {}", deploy_ref(e))),
             }),
             ChangeKind::Scale { .. } | ChangeKind::Restart { .. } | ChangeKind::Warning { .. } => {}
@@ -108,8 +105,10 @@ pub fn suggest(inc: &Incident, facts: &Facts<'_>) -> Vec<Remediation> {
     let reason = facts.terminations.get(e).map(String::as_str);
     if let Some(w) = facts.waiting.get(e) {
         out.push(Remediation {
-            title: format!("Read why {} cannot start", e.name),
-            why: format!("containers are waiting in {w}"),
+            action: Action::ReadWhyWaiting {
+                workload: e.clone(),
+                reason: w.clone(),
+            },
             command: Some(format!(
                 "kubectl logs -n {} deploy/{} --previous",
                 e.namespace, e.name
@@ -118,10 +117,9 @@ pub fn suggest(inc: &Incident, facts: &Facts<'_>) -> Vec<Remediation> {
     }
     if reason == Some("OOMKilled") || has(SignalKind::MemoryBytes) {
         out.push(Remediation {
-            title: format!("Give {} more memory, then find the leak", e.name),
-            why: match reason {
-                Some(r) => format!("containers were terminated ({r}) after memory grew"),
-                None => "memory keeps growing".into(),
+            action: Action::MoreMemory {
+                workload: e.clone(),
+                terminated: reason.map(str::to_owned),
             },
             command: Some(format!(
                 "kubectl set resources {} --limits=memory=<higher>",
@@ -131,23 +129,26 @@ pub fn suggest(inc: &Incident, facts: &Facts<'_>) -> Vec<Remediation> {
     }
     if has(SignalKind::CpuThrottled) || has(SignalKind::CpuCores) {
         out.push(Remediation {
-            title: format!("Scale out {}", e.name),
-            why: "CPU is at its limit and requests queue".into(),
+            action: Action::ScaleOut {
+                workload: e.clone(),
+            },
             command: Some(format!("kubectl scale {} --replicas=<more>", deploy_ref(e))),
         });
     }
     if has(SignalKind::ConsumerLag) || has(SignalKind::QueueDepth) {
         out.push(Remediation {
-            title: format!("Restart or scale the {} consumers", e.name),
-            why: "messages pile up faster than they are consumed".into(),
+            action: Action::RestartConsumers {
+                workload: e.clone(),
+            },
             command: Some(format!("kubectl rollout restart {}", deploy_ref(e))),
         });
     }
     let network = has(SignalKind::CallerLatencyP99) && !has(SignalKind::LatencyP99);
     if network {
         out.push(Remediation {
-            title: format!("Check the network path to {}", e.name),
-            why: "callers wait longer while the service itself answers as fast as before".into(),
+            action: Action::CheckNetwork {
+                workload: e.clone(),
+            },
             command: Some(format!(
                 "kubectl get networkpolicy,destinationrule,virtualservice -n {}",
                 e.namespace
@@ -156,8 +157,9 @@ pub fn suggest(inc: &Incident, facts: &Facts<'_>) -> Vec<Remediation> {
     }
     if out.is_empty() && (has(SignalKind::ErrorRatio) || has(SignalKind::LatencyP99)) {
         out.push(Remediation {
-            title: format!("Look at {}'s logs and recent errors", e.name),
-            why: "it degrades while its dependencies are healthy".into(),
+            action: Action::ReadLogs {
+                workload: e.clone(),
+            },
             command: Some(format!(
                 "kubectl logs -n {} deploy/{} --since=15m",
                 e.namespace, e.name

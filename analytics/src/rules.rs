@@ -16,61 +16,9 @@
 
 use collector::model::{EntityId, EntityKind, SignalKey, SignalKind};
 use collector::observe::Observation;
-use opscope_config::{EntityKindName, EntitySelector, Op, Rule, Severity, SignalName};
-use serde::{Deserialize, Serialize};
+use opscope_config::{EntityKindName, EntitySelector, Rule, SignalName};
+pub use opscope_model::{Alert, AlertState};
 use std::collections::{BTreeMap, HashMap};
-
-/// Where an alert is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertState {
-    /// The condition holds, not yet for `for`.
-    Pending,
-    /// The condition has held for at least `for`.
-    Firing,
-    /// Was firing and no longer holds; reported in exactly one cycle.
-    Resolved,
-}
-
-/// A static-threshold alert on one entity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Alert {
-    /// The rule's name.
-    pub rule: String,
-    pub entity: EntityId,
-    pub signal: SignalKind,
-    /// Newest value seen (for a resolved alert: the value that resolved it, or the last one
-    /// seen when the data went missing).
-    pub value: f64,
-    pub op: Op,
-    /// Threshold in the signal's unit (ms, bytes, ratio, ...).
-    pub threshold: f64,
-    pub severity: Severity,
-    pub labels: BTreeMap<String, String>,
-    pub summary: Option<String>,
-    /// Unix ms since the condition has held continuously.
-    pub active_since_ms: i64,
-    /// Unix ms the alert started firing, once it has.
-    pub fired_at_ms: Option<i64>,
-    /// Unix ms it resolved (only for `Resolved`).
-    pub resolved_at_ms: Option<i64>,
-    pub state: AlertState,
-}
-
-impl Alert {
-    /// "checkout-errors: workload/shop/checkoutservice error ratio 7.2% > 5.0% for 2m".
-    pub fn describe(&self) -> String {
-        format!(
-            "{}: {} {} {} {} {}",
-            self.rule,
-            self.entity,
-            self.signal.label(),
-            self.signal.format_value(self.value),
-            self.op.as_str(),
-            self.signal.format_value(self.threshold),
-        )
-    }
-}
 
 /// The collector signal a configuration signal name means.
 pub fn signal_kind(s: SignalName) -> SignalKind {
@@ -274,6 +222,7 @@ impl RuleEngine {
 mod tests {
     use super::*;
     use opscope_config::{Glob, HumanDuration, Threshold, UnitClass};
+    use opscope_config::{Op, Severity};
 
     fn rule(name: &str, pattern: &str, op: Op, threshold: f64, for_s: u64) -> Rule {
         Rule {

@@ -26,7 +26,9 @@
 
 use collector::model::EntityId;
 use collector::observe::Observation;
-use opscope_config::{BurnRate, BurnSeverity, Slo};
+use opscope_config::{BurnRate, Slo};
+pub use opscope_layout::format::window as fmt_window;
+pub use opscope_model::{BurnAlert, BurnAlertState, Objective, SloStatus, WindowBurn};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -34,113 +36,6 @@ use std::collections::{BTreeMap, VecDeque};
 pub const FINE_BUCKET_MS: i64 = 60_000;
 /// Width of the buckets the period's error budget is summed from.
 pub const COARSE_BUCKET_MS: i64 = 3_600_000;
-
-/// What an objective measures.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
-pub enum Objective {
-    /// Requests not answered 5xx.
-    Availability,
-    /// Requests at most `threshold_ms` long.
-    Latency { threshold_ms: f64 },
-}
-
-/// The burn rate over one window.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct WindowBurn {
-    pub window_ms: i64,
-    /// `None` without traffic in the window.
-    pub burn_rate: Option<f64>,
-    /// Events in the window.
-    pub total: f64,
-    /// Bad events in the window.
-    pub bad: f64,
-}
-
-/// Whether a burn-rate alert is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BurnAlertState {
-    Firing,
-    /// Stopped firing in this cycle (reported once).
-    Resolved,
-}
-
-/// A multiwindow burn-rate alert of one pair on one objective.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BurnAlert {
-    pub service: String,
-    pub namespace: Option<String>,
-    pub objective: Objective,
-    /// Target ratio of good events.
-    pub target: f64,
-    pub severity: BurnSeverity,
-    pub factor: f64,
-    pub long_window_ms: i64,
-    pub short_window_ms: i64,
-    /// Burn rates over the windows this cycle (`None` without traffic).
-    pub long_burn: Option<f64>,
-    pub short_burn: Option<f64>,
-    /// Unix ms the pair started firing.
-    pub since_ms: i64,
-    pub state: BurnAlertState,
-}
-
-impl BurnAlert {
-    /// "checkoutservice availability 99.9%: burning 10.0x over 6h and 12.0x over 30m (page)".
-    pub fn describe(&self) -> String {
-        let what = match self.objective {
-            Objective::Availability => "availability".to_owned(),
-            Objective::Latency { threshold_ms } => format!("latency <= {threshold_ms} ms"),
-        };
-        let x = |b: Option<f64>| b.map_or("-".to_owned(), |b| format!("{b:.1}x"));
-        let sev = match self.severity {
-            BurnSeverity::Page => "page",
-            BurnSeverity::Ticket => "ticket",
-        };
-        format!(
-            "{} {what} {}%: burning {} over {} and {} over {} ({sev})",
-            self.service,
-            self.target * 100.0,
-            x(self.long_burn),
-            fmt_window(self.long_window_ms),
-            x(self.short_burn),
-            fmt_window(self.short_window_ms),
-        )
-    }
-}
-
-/// "5m", "6h", "3d".
-pub fn fmt_window(ms: i64) -> String {
-    let s = ms / 1000;
-    if s % 86_400 == 0 {
-        format!("{}d", s / 86_400)
-    } else if s % 3600 == 0 {
-        format!("{}h", s / 3600)
-    } else if s % 60 == 0 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
-/// The state of one objective after a cycle.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SloStatus {
-    pub service: String,
-    pub namespace: Option<String>,
-    pub objective: Objective,
-    pub target: f64,
-    /// Every distinct window of the burn-rate policy, shortest first.
-    pub windows: Vec<WindowBurn>,
-    pub period_ms: i64,
-    /// Events and bad events seen over the period (as far as kept).
-    pub period_total: f64,
-    pub period_bad: f64,
-    /// Share of the period's error budget left: 1 - (bad/total) / (1 - target). Negative when
-    /// overspent; `None` without traffic.
-    pub budget_remaining: Option<f64>,
-}
 
 /// One cycle's result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -422,6 +317,7 @@ fn events(obs: &Observation, slo: &Slo, objective: Objective) -> (f64, f64) {
 mod tests {
     use super::*;
     use collector::model::{HistogramDelta, RequestCounts};
+    use opscope_config::BurnSeverity;
     use opscope_config::{HumanDuration, LatencyObjective, Target, default_burn_rates};
 
     const MIN: i64 = 60_000;

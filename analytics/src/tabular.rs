@@ -19,7 +19,7 @@
 //!
 //! Pure: no I/O. Reading CSV files is the binary's job.
 
-use collector::model::format_bytes;
+use opscope_layout::format::bytes as format_bytes;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -11,6 +11,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use opscope_model::{BurnSeverity, Op, RuleSeverity as Severity};
+
 /// The whole configuration. `Default` is what opscope runs with when no file exists.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -384,16 +386,6 @@ pub struct BurnRate {
     pub short: HumanDuration,
 }
 
-/// How urgent a burn-rate alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BurnSeverity {
-    /// Wake someone up.
-    Page,
-    /// Look at it during working hours.
-    Ticket,
-}
-
 /// Signals a rule can watch; the names of the collector's `SignalKind` (snake case), with the
 /// short aliases `cpu`, `memory`, `node_cpu` and `node_memory`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -574,52 +566,6 @@ impl<'de> Deserialize<'de> for Threshold {
         }
         d.deserialize_any(V)
     }
-}
-
-/// Comparison of a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Op {
-    #[serde(rename = ">")]
-    Gt,
-    #[serde(rename = ">=")]
-    Ge,
-    #[serde(rename = "<")]
-    Lt,
-    #[serde(rename = "<=")]
-    Le,
-}
-
-impl Op {
-    /// `value <op> threshold`; false for NaN.
-    pub fn holds(self, value: f64, threshold: f64) -> bool {
-        match self {
-            Op::Gt => value > threshold,
-            Op::Ge => value >= threshold,
-            Op::Lt => value < threshold,
-            Op::Le => value <= threshold,
-        }
-    }
-    /// The operator as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Op::Gt => ">",
-            Op::Ge => ">=",
-            Op::Lt => "<",
-            Op::Le => "<=",
-        }
-    }
-}
-
-/// Severity of a static-threshold rule.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    #[default]
-    Warning,
-    Critical,
 }
 
 /// Entity kinds a selector can restrict to (the collector's `EntityKind`).

@@ -773,7 +773,11 @@ mod tests {
             obs.waiting.get(&cart()).map(String::as_str),
             Some("CrashLoopBackOff")
         );
-        let texts: Vec<String> = obs.changes.iter().map(ChangeEvent::describe).collect();
+        let texts: Vec<String> = obs
+            .changes
+            .iter()
+            .map(opscope_layout::Describe::describe)
+            .collect();
         assert_eq!(
             texts,
             vec![

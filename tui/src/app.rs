@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use analytics::model::{EntityHealth, Incident, IncidentStatus, Snapshot};
-use collector::model::{EntityId, EntityKind};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use opscope_model::{EntityHealth, Incident, IncidentStatus, Snapshot};
+use opscope_model::{EntityId, EntityKind};
 
 use crate::graph::{self, Dir, GraphLayout};
 use crate::keys::{self, Action, Scope};

@@ -3,13 +3,14 @@
 //! It renders the engine's published [`Snapshot`] and owns no
 //! business logic: health, anomalies, incidents and causes arrive computed; the console only
 //! lays them out, lets the operator move around, and formats values with the collector's
-//! [`SignalKind::format_value`](collector::model::SignalKind::format_value).
+//! [`SignalKind::format_value`](opscope_model::SignalKind::format_value).
 //!
 //! The code has the Elm shape: [`App`] is the model, [`Msg`] the inputs (keys, resizes, new
 //! snapshots), [`App::update`] the transitions (testable without a terminal), and [`render`] a
 //! pure function of the model onto a [`Frame`](ratatui::Frame). Screens live in `view/` (one
 //! file each), every colour and symbol in `styles.rs`, key bindings as data in [`keys`] (the
-//! help screen is generated from it), and the layered call-graph layout in `graph.rs`.
+//! help screen is generated from it), and the layered graph layout comes from `opscope_layout::graph` in
+//! abstract units, one per cell here.
 //!
 //! Screens: the overview (SLOs with error budget and burn rates, firing rule alerts and recent
 //! changes when there are any; entities with key signals; incidents), the topology (call graph in
@@ -22,7 +23,7 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //!
-//! let (_tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+//! let (_tx, rx) = tokio::sync::watch::channel(Arc::new(opscope_model::Snapshot::default()));
 //! let opts = tui::TuiOptions { title: "opscope demo — scenario latency".into(), tick: Duration::from_millis(250), replay: None };
 //! tui::run(rx, opts)?;
 //! # Ok::<(), std::io::Error>(())
@@ -34,7 +35,7 @@
 //! use std::sync::Arc;
 //! use ratatui::{Terminal, backend::TestBackend};
 //!
-//! let app = tui::App::new("opscope", Arc::new(analytics::model::Snapshot::default()));
+//! let app = tui::App::new("opscope", Arc::new(opscope_model::Snapshot::default()));
 //! let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
 //! terminal.draw(|f| tui::render(&app, f)).unwrap();
 //! ```
@@ -42,12 +43,12 @@
 #![warn(missing_docs)]
 
 mod app;
-mod format;
-mod graph;
 pub mod keys;
 pub mod replay;
 mod styles;
 mod view;
+
+use opscope_layout::{format, graph};
 
 #[cfg(test)]
 #[path = "../tests/common/mod.rs"]
@@ -57,8 +58,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use analytics::model::Snapshot;
 use crossterm::event::{self, Event, KeyEventKind};
+use opscope_model::Snapshot;
 use tokio::sync::watch;
 
 pub use app::{App, Focus, Msg, View};
@@ -177,6 +178,7 @@ fn to_msg(ev: Event) -> Option<Msg> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opscope_model::EntityKind;
 
     #[test]
     fn snapshots_are_taken_once_and_a_closed_channel_is_reported() {
@@ -217,5 +219,47 @@ mod tests {
             })
         ));
         assert!(to_msg(Event::FocusGained).is_none());
+    }
+
+    /// The shared layout on the console's own fixture: the shop fits 120 columns.
+    #[test]
+    fn the_shop_lays_out_cleanly_in_120_columns() {
+        let topo = crate::fixture::topology();
+        let l = graph::layout(&topo.entities, &topo.edges);
+        let problems = l.problems();
+        assert!(problems.is_empty(), "{problems:#?}");
+        let workloads = l
+            .nodes
+            .iter()
+            .filter(|n| n.entity.kind == EntityKind::Workload)
+            .count();
+        assert_eq!(workloads, 13);
+        assert!(l.back_edges.is_empty());
+        // 16 calls + 2 produces + 2 consumes, one drawn edge each.
+        assert_eq!(l.edges.len(), 20);
+        assert!(l.width <= 120, "width {}", l.width);
+        let layer = |name: &str| {
+            l.nodes
+                .iter()
+                .find(|n| n.entity.name == name)
+                .and_then(|n| n.layer)
+        };
+        assert_eq!(layer("istio-ingressgateway"), Some(0));
+        assert_eq!(layer("frontend"), Some(1));
+        assert_eq!(layer("checkoutservice"), Some(2));
+        assert_eq!(layer("orders"), Some(3));
+        assert_eq!(
+            layer("fulfillment"),
+            Some(4),
+            "consumers sit after their topic"
+        );
+        assert_eq!(layer("redis-cart"), Some(4));
+        let infra: Vec<&str> = l
+            .nodes
+            .iter()
+            .filter(|n| n.layer.is_none())
+            .map(|n| n.entity.name.as_str())
+            .collect();
+        assert_eq!(infra, ["node-a", "node-b", "node-c"]);
     }
 }

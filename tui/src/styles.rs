@@ -3,8 +3,8 @@
 //! Health and severity always pair a colour with a symbol, so the console stays readable on a
 //! monochrome terminal and for colour-blind operators.
 
-use analytics::model::{Health, IncidentStatus, Severity};
-use opscope_config::{BurnSeverity, Severity as RuleSeverity};
+use opscope_model::{BurnSeverity, RuleSeverity};
+use opscope_model::{Health, IncidentStatus, Severity};
 use ratatui::style::{Color, Modifier, Style};
 
 /// Symbol for a health state: Ok ●, Warning ▲, Critical ✖, Unknown ?.
@@ -269,7 +269,7 @@ pub const SELECTED_MARK: &str = "▶ ";
 /// Marker of the selected row of a list without focus.
 pub const SELECTED_MARK_UNFOCUSED: &str = "▷ ";
 /// Placeholder for a value that is not available.
-pub const MISSING: &str = "–";
+pub use opscope_layout::format::MISSING;
 /// Upwards change of a signal.
 pub const RISE: &str = "↑";
 /// Downwards change of a signal.

@@ -216,7 +216,7 @@ fn health_is_coloured() {
 /// list, and the edge is drawn red in the graph.
 #[test]
 fn stalled_consumer_edge_is_red_with_its_backlog() {
-    use collector::model::{EdgeKind, EntityId, EntityKind};
+    use opscope_model::{EdgeKind, EntityId, EntityKind};
     use ratatui::style::Color;
     let mut s = common::snapshot();
     let consumer = EntityId::new(EntityKind::Workload, "shop", "fulfillment");
@@ -227,11 +227,11 @@ fn stalled_consumer_edge_is_red_with_its_backlog() {
             e.backlog_growth_per_s = Some(5.0);
         }
     }
-    s.edge_health.push(analytics::model::EdgeHealth {
+    s.edge_health.push(opscope_model::EdgeHealth {
         from: consumer.clone(),
         to: topic,
         kind: EdgeKind::Consumes,
-        health: analytics::model::Health::Critical,
+        health: opscope_model::Health::Critical,
         reason: "backlog 1234 msgs, +5.0 msg/s: growing while the consumer takes none".into(),
         backlog: 1234.0,
         growth_per_s: Some(5.0),
@@ -279,7 +279,7 @@ fn every_view_renders_at_every_size() {
     let mut f = base.clone();
     press(&mut f, "/zzz");
     apps.push(f);
-    let empty = App::new("empty", Arc::new(analytics::model::Snapshot::default()));
+    let empty = App::new("empty", Arc::new(opscope_model::Snapshot::default()));
     let mut e2 = empty.clone();
     press(&mut e2, "t");
     apps.push(empty);
@@ -335,6 +335,6 @@ fn help_80x24() {
 
 #[test]
 fn waiting_for_first_snapshot_80x24() {
-    let a = App::new("opscope", Arc::new(analytics::model::Snapshot::default()));
+    let a = App::new("opscope", Arc::new(opscope_model::Snapshot::default()));
     insta::assert_snapshot!(text(&draw(&a, 80, 24)));
 }

@@ -14,15 +14,16 @@
 //!   -d '{"workload":"checkoutservice","namespace":"shop","text":"deploy v1.4.2 (jenkins #812)"}'
 //! ```
 
-use analytics::model::Snapshot;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use collector::model::{ChangeEvent, ChangeKind, EntityId, SourceStatus};
 use collector::observe::{CHANGE_LOOKBACK_MS, Observation, change_is_recent};
 use collector::source::Enricher;
+use opscope_layout::Describe;
+use opscope_model::Snapshot;
+use opscope_model::{ChangeEvent, ChangeKind, EntityId, SourceStatus};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};

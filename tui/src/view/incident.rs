@@ -1,7 +1,7 @@
 //! One incident: header, timeline with anomaly onsets, ranked causes with evidence, and a chart
 //! of the selected cause's signal with its onset marked.
 
-use analytics::model::{Cause, Direction, Incident, IncidentStatus};
+use opscope_model::{Cause, Direction, Incident, IncidentStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -15,6 +15,7 @@ use ratatui::widgets::{
 use crate::app::App;
 use crate::format;
 use crate::styles;
+use opscope_layout::{Describe, phrase};
 
 pub(super) fn render(app: &App, id: u64, frame: &mut Frame, area: Rect) {
     let Some(inc) = app.incident(id) else {
@@ -126,7 +127,11 @@ fn header_lines(
     // Suggested remediation: shown for the operator to run, never run by opscope.
     let shown = if with_remediation { 2 } else { 0 };
     for r in inc.remediation.iter().take(shown) {
-        let mut text = format!("suggested: {} ({})", r.title, r.why);
+        let mut text = format!(
+            "suggested: {} ({})",
+            phrase::remediation_title(r),
+            phrase::remediation_why(r)
+        );
         if let Some(c) = &r.command {
             text.push_str(&format!(": {c}"));
         }
@@ -195,7 +200,7 @@ fn causes(app: &App, inc: &Incident, frame: &mut Frame, area: Rect) {
             }
             let mut lines = vec![Line::from(first)];
             for e in &c.evidence {
-                for (i, part) in format::wrap(&e.text, text_w).into_iter().enumerate() {
+                for (i, part) in format::wrap(&e.describe(), text_w).into_iter().enumerate() {
                     let lead = if i == 0 {
                         format!(
                             "{:>width$} ",
@@ -254,8 +259,8 @@ fn timeline(inc: &Incident, frame: &mut Frame, area: Rect) {
             "{} {} {}\u{a0}→\u{a0}{}",
             format::entity_short(&a.signal.entity),
             k.label(),
-            format::glue(&k.format_value(a.baseline)),
-            format::glue(&k.format_value(a.current))
+            format::glue(&format::value(k, a.baseline)),
+            format::glue(&format::value(k, a.current))
         );
         rows.push((a.onset_ms, 1, arrow, styles::notice(), text));
     }
@@ -302,7 +307,7 @@ fn timeline(inc: &Incident, frame: &mut Frame, area: Rect) {
 /// The onset shown for a cause: its own anomaly if the incident has one, else the earliest
 /// anomaly of the same entity.
 fn onset_of(inc: &Incident, cause: &Cause) -> Option<i64> {
-    let same = |a: &&analytics::model::Anomaly| a.signal.entity == cause.entity;
+    let same = |a: &&opscope_model::Anomaly| a.signal.entity == cause.entity;
     inc.anomalies
         .iter()
         .filter(same)
@@ -384,7 +389,7 @@ fn cause_chart(inc: &Incident, cause: Option<&Cause>, frame: &mut Frame, area: R
     let y_axis = Axis::default()
         .style(styles::axis())
         .bounds([lo, hi])
-        .labels([lo, (lo + hi) / 2.0, hi].map(|y| Span::raw(kind.format_value(y))));
+        .labels([lo, (lo + hi) / 2.0, hi].map(|y| Span::raw(format::value(kind, y))));
     let title = match onset {
         Some(t) => format!("{title} — onset {} UTC", format::clock(t)),
         None => title,

@@ -9,7 +9,7 @@ mod overview;
 mod slos;
 mod topology;
 
-use analytics::model::Health;
+use opscope_model::Health;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;

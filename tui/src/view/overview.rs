@@ -2,8 +2,8 @@
 //! (when there are any), every entity with its health and key signals, the incident list, and
 //! the freshness of each source.
 
-use analytics::model::{EntityHealth, Health, Incident, IncidentStatus};
-use collector::model::{SignalKind, SourceStatus};
+use opscope_model::{EntityHealth, Health, Incident, IncidentStatus};
+use opscope_model::{SignalKind, SourceStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -122,11 +122,13 @@ fn signal(e: &EntityHealth, kinds: &[SignalKind]) -> Option<(SignalKind, f64)> {
 /// A signal cell: the formatted value, or a dim dash.
 fn signal_cell(e: &EntityHealth, kinds: &[SignalKind]) -> Line<'static> {
     match signal(e, kinds) {
-        Some((k @ SignalKind::NodeCpuBusy, v)) => Line::from(format!("{} busy", k.format_value(v))),
-        Some((k @ SignalKind::NodeMemAvailable, v)) => {
-            Line::from(format!("{} free", k.format_value(v)))
+        Some((k @ SignalKind::NodeCpuBusy, v)) => {
+            Line::from(format!("{} busy", format::value(k, v)))
         }
-        Some((k, v)) => Line::from(k.format_value(v)),
+        Some((k @ SignalKind::NodeMemAvailable, v)) => {
+            Line::from(format!("{} free", format::value(k, v)))
+        }
+        Some((k, v)) => Line::from(format::value(k, v)),
         None => Line::styled(styles::MISSING, styles::dim()),
     }
 }

@@ -10,11 +10,12 @@
 //! for rule alerts as long as any fire. The title always counts everything, and says how many
 //! rows are not shown.
 
-use analytics::model::Health;
-use analytics::rules::{Alert, AlertState};
-use analytics::slo::{BurnAlert, BurnAlertState, SloStatus};
-use collector::model::ChangeEvent;
-use opscope_config::BurnSeverity;
+use opscope_layout::Describe;
+use opscope_model::BurnSeverity;
+use opscope_model::ChangeEvent;
+use opscope_model::Health;
+use opscope_model::{Alert, AlertState};
+use opscope_model::{BurnAlert, BurnAlertState, SloStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -72,7 +73,7 @@ impl<'a> SloPane<'a> {
     /// Gather the pane's rows from the snapshot's SLO statuses, burn-rate alerts, rule alerts
     /// and change events. A burn alert counts for the status with the same service, namespace,
     /// objective and target.
-    pub(super) fn new(s: &'a analytics::model::Snapshot) -> Self {
+    pub(super) fn new(s: &'a opscope_model::Snapshot) -> Self {
         let mut slos: Vec<SloRow> = s
             .slos
             .iter()
@@ -387,9 +388,9 @@ fn condition(a: &Alert) -> Line<'static> {
         Span::styled(format!("{} ", a.signal.label()), styles::dim()),
         Span::raw(format!(
             "{} {} {}",
-            a.signal.format_value(a.value),
+            format::value(a.signal, a.value),
             a.op.as_str(),
-            a.signal.format_value(a.threshold)
+            format::value(a.signal, a.threshold)
         )),
     ])
 }
@@ -483,7 +484,7 @@ mod tests {
     use super::*;
     use crate::fixture;
 
-    fn pane_of(s: &analytics::model::Snapshot) -> SloPane<'_> {
+    fn pane_of(s: &opscope_model::Snapshot) -> SloPane<'_> {
         SloPane::new(s)
     }
 
@@ -520,7 +521,7 @@ mod tests {
 
     #[test]
     fn empty_snapshot_has_no_pane() {
-        let s = analytics::model::Snapshot::default();
+        let s = opscope_model::Snapshot::default();
         assert!(pane_of(&s).is_empty());
     }
 

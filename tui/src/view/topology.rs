@@ -1,8 +1,8 @@
 //! The topology: the call graph laid out in layers (see [`crate::graph`]) with a details pane
 //! for the selected node.
 
-use analytics::model::{EntityHealth, Health};
-use collector::model::{Edge, EdgeKind, EntityId, EntityKind};
+use opscope_model::{Edge, EdgeKind, EntityId, EntityKind};
+use opscope_model::{EntityHealth, Health};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -153,7 +153,7 @@ fn edge_health<'a>(
     app: &'a App,
     a: &EntityId,
     b: &EntityId,
-) -> Option<&'a analytics::model::EdgeHealth> {
+) -> Option<&'a opscope_model::EdgeHealth> {
     app.snapshot
         .edge_health
         .iter()
@@ -240,7 +240,7 @@ fn draw_details(app: &App, selected: Option<usize>, frame: &mut Frame, area: Rec
     frame.render_widget(Paragraph::new(lines), head_area);
     // Signals as label/value pairs: the value stays whole, a long label is cut.
     let signals = eh.map(|e| e.signals.as_slice()).unwrap_or_default();
-    let values: Vec<String> = signals.iter().map(|(k, v)| k.format_value(*v)).collect();
+    let values: Vec<String> = signals.iter().map(|(k, v)| format::value(*k, *v)).collect();
     let value_w = values
         .iter()
         .map(|v| Span::raw(v).width())

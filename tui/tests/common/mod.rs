@@ -5,17 +5,17 @@
 //! alert and the paymentservice rollout. All times are fixed so rendered snapshots are stable.
 #![allow(dead_code)]
 
-use analytics::model::{
-    Anomaly, Cause, Direction, EntityHealth, Evidence, Health, Incident, IncidentStatus,
+use opscope_model::{
+    Action, Anomaly, Cause, Direction, EntityHealth, Evidence, Health, Incident, IncidentStatus,
     Remediation, Severity, Snapshot, TimelineEntry,
 };
-use analytics::rules::{Alert, AlertState};
-use analytics::slo::{BurnAlert, BurnAlertState, Objective, SloStatus, WindowBurn};
-use collector::model::{
+use opscope_model::{Alert, AlertState};
+use opscope_model::{BurnAlert, BurnAlertState, Objective, SloStatus, WindowBurn};
+use opscope_model::{BurnSeverity, Op, RuleSeverity};
+use opscope_model::{
     ChangeEvent, ChangeKind, Edge, EdgeKind, EntityId, EntityKind, Point, SignalKey, SignalKind,
     SourceStatus, Topology,
 };
-use opscope_config::{BurnSeverity, Op, Severity as RuleSeverity};
 
 /// Snapshot time: 2023-11-14 22:13:20 UTC.
 pub const T0: i64 = 1_700_000_000_000;
@@ -384,10 +384,23 @@ fn anomaly(
     }
 }
 
-fn ev(text: &str) -> Evidence {
-    Evidence {
-        text: text.to_string(),
+fn deviation(signal: SignalKind, baseline: f64, current: f64, since_ms: i64) -> Evidence {
+    Evidence::Deviation {
+        entity: None,
+        signal,
+        direction: if current >= baseline {
+            Direction::Up
+        } else {
+            Direction::Down
+        },
+        baseline,
+        current,
+        since_ms,
     }
+}
+
+fn payment_rollout() -> ChangeEvent {
+    changes().remove(0)
 }
 
 pub fn open_incident() -> Incident {
@@ -449,9 +462,13 @@ pub fn open_incident() -> Incident {
                 score: 2.41,
                 confidence: 0.78,
                 evidence: vec![
-                    ev("latency p99 x14.6 since 22:08:40, 10 s before its callers"),
-                    ev("rollout to revision 7 at 22:08:25 (shop/paymentservice:v0.10.2)"),
-                    ev("callees healthy: no downstream anomaly"),
+                    Evidence::Change {
+                        change: payment_rollout(),
+                        before_onset_ms: 15 * S,
+                    },
+                    deviation(SignalKind::LatencyP99, 36.0, 524.0, onset),
+                    Evidence::BeganBeforeCallers { lead_ms: 10 * S },
+                    Evidence::CallsNothing,
                 ],
                 series: series(36.0, 524.0, onset, 0.06),
             },
@@ -461,8 +478,10 @@ pub fn open_incident() -> Incident {
                 score: 0.44,
                 confidence: 0.14,
                 evidence: vec![
-                    ev("latency p99 x7.6 since 22:08:50"),
-                    ev("its callee paymentservice explains 92% of the increase"),
+                    deviation(SignalKind::LatencyP99, 74.0, 561.0, onset + 10 * S),
+                    Evidence::DependsOnDegraded {
+                        dependencies: vec![wl("paymentservice")],
+                    },
                 ],
                 series: series(74.0, 561.0, onset + 10 * S, 0.05),
             },
@@ -472,8 +491,10 @@ pub fn open_incident() -> Incident {
                 score: 0.16,
                 confidence: 0.05,
                 evidence: vec![
-                    ev("node CPU busy 71%, up from 38% since 22:08:45"),
-                    ev("hosts paymentservice-7d4b9c6f58-x2x9q"),
+                    deviation(SignalKind::NodeCpuBusy, 0.38, 0.71, onset + 5 * S),
+                    Evidence::DegradedWorkloadsOnNode {
+                        workloads: vec![wl("paymentservice")],
+                    },
                 ],
                 series: series(0.38, 0.71, onset + 5 * S, 0.04),
             },
@@ -497,8 +518,11 @@ pub fn open_incident() -> Incident {
             },
         ],
         remediation: vec![Remediation {
-            title: "Roll back paymentservice".into(),
-            why: "rollout 45 s before the first anomaly".into(),
+            action: Action::RollBack {
+                workload: wl("paymentservice"),
+                change: payment_rollout(),
+                before_onset_ms: 15 * S,
+            },
             command: Some("kubectl rollout undo deployment/paymentservice -n shop".into()),
         }],
     }
@@ -526,7 +550,12 @@ pub fn resolved_incident() -> Incident {
             signal: SignalKind::ErrorRatio,
             score: 1.2,
             confidence: 0.91,
-            evidence: vec![ev("error ratio 21.0% since 21:07:50, up from 0.1%")],
+            evidence: vec![deviation(
+                SignalKind::ErrorRatio,
+                0.0005,
+                0.21,
+                T0 - 3_930 * S,
+            )],
             series: series(0.0005, 0.21, T0 - 3_930 * S, 0.1),
         }],
         timeline: vec![TimelineEntry {
@@ -566,6 +595,7 @@ pub fn sources() -> Vec<SourceStatus> {
 /// The whole snapshot: cycle 84 at [`T0`].
 pub fn snapshot() -> Snapshot {
     Snapshot {
+        version: opscope_model::SCHEMA_VERSION,
         cycle: 84,
         ts_ms: T0,
         topology: topology(),

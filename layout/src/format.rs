@@ -1,10 +1,73 @@
-//! Text formatting of times, durations and edge figures. Values of signals are formatted by
-//! [`SignalKind::format_value`], never here.
+//! Formatting every face shares: signal values with units, times, durations, edge figures,
+//! SLO figures. Plain text; each face adds its own styles and markup.
 
-use analytics::slo::Objective;
-use collector::model::{Edge, EdgeKind, EntityId, SignalKind};
+use opscope_model::{Edge, EdgeKind, EntityId, Objective, SignalKind};
 
-use crate::styles;
+/// Shown where a value is missing.
+pub const MISSING: &str = "–";
+
+/// A value of `kind` for people ("412 ms", "3.2%", "1.4 GiB").
+pub fn value(kind: SignalKind, v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    match kind {
+        SignalKind::ErrorRatio | SignalKind::NodeCpuBusy | SignalKind::CpuThrottled => {
+            format!("{:.1}%", v * 100.0)
+        }
+        SignalKind::LatencyP99 | SignalKind::CallerLatencyP99 => {
+            if v >= 1000.0 {
+                format!("{:.2} s", v / 1000.0)
+            } else {
+                format!("{v:.0} ms")
+            }
+        }
+        SignalKind::MemoryBytes | SignalKind::NodeMemAvailable => bytes(v),
+        SignalKind::RequestRate => format!("{v:.1} req/s"),
+        SignalKind::CpuCores => format!("{v:.2} cores"),
+        SignalKind::Restarts | SignalKind::ReplicasUnavailable | SignalKind::ContainersWaiting => {
+            format!("{v:.0}")
+        }
+        SignalKind::ConsumerLag | SignalKind::QueueDepth | SignalKind::MessagesUnacked => {
+            format!("{v:.0} msgs")
+        }
+        SignalKind::Consumers | SignalKind::UnderReplicatedPartitions | SignalKind::Connections => {
+            format!("{v:.0}")
+        }
+        SignalKind::PublishRate | SignalKind::DeliverRate => format!("{v:.1} msg/s"),
+        SignalKind::OpsRate => format!("{v:.1} ops/s"),
+        SignalKind::TransactionRate => format!("{v:.1} tx/s"),
+        SignalKind::ReplicationLag => format!("{v:.1} s"),
+        SignalKind::ServiceDown => String::from(if v > 0.5 { "down" } else { "up" }),
+    }
+}
+
+/// Bytes in binary units, one decimal.
+pub fn bytes(v: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = v.abs();
+    let mut i = 0;
+    while x >= 1024.0 && i < UNITS.len() - 1 {
+        x /= 1024.0;
+        i += 1;
+    }
+    let sign = if v < 0.0 { "-" } else { "" };
+    format!("{sign}{x:.1} {}", UNITS[i])
+}
+
+/// A window length: "5m", "6h", "3d".
+pub fn window(ms: i64) -> String {
+    let s = ms / 1000;
+    if s % 86_400 == 0 {
+        format!("{}d", s / 86_400)
+    } else if s % 3600 == 0 {
+        format!("{}h", s / 3600)
+    } else if s % 60 == 0 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
 
 /// `HH:MM:SS` of a Unix-ms timestamp, UTC.
 pub fn clock(ts_ms: i64) -> String {
@@ -40,26 +103,22 @@ pub fn entity_short(id: &EntityId) -> String {
 /// The rate of an edge: requests for calls, messages otherwise.
 pub fn edge_rate(e: &Edge) -> String {
     match (e.kind, e.rate_per_s) {
-        (_, None) => styles::MISSING.to_string(),
-        (EdgeKind::Calls, Some(r)) => SignalKind::RequestRate.format_value(r),
+        (_, None) => MISSING.to_string(),
+        (EdgeKind::Calls, Some(r)) => value(SignalKind::RequestRate, r),
         (_, Some(r)) => format!("{r:.1} msg/s"),
     }
 }
 
 /// The error ratio of an edge.
 pub fn edge_errors(e: &Edge) -> String {
-    e.error_ratio.map_or_else(
-        || styles::MISSING.to_string(),
-        |v| SignalKind::ErrorRatio.format_value(v),
-    )
+    e.error_ratio
+        .map_or_else(|| MISSING.to_string(), |v| value(SignalKind::ErrorRatio, v))
 }
 
 /// The p99 latency of an edge.
 pub fn edge_p99(e: &Edge) -> String {
-    e.p99_ms.map_or_else(
-        || styles::MISSING.to_string(),
-        |v| SignalKind::LatencyP99.format_value(v),
-    )
+    e.p99_ms
+        .map_or_else(|| MISSING.to_string(), |v| value(SignalKind::LatencyP99, v))
 }
 
 /// Messages waiting and how fast that grows: "1.2k +5.0/s", "40 -2.1/s", "0".
@@ -80,7 +139,7 @@ pub fn backlog(backlog: f64, growth_per_s: Option<f64>) -> String {
 /// The backlog on an edge without a health verdict (calls edges have none).
 pub fn backlog_of(e: &Edge) -> String {
     e.backlog.map_or_else(
-        || styles::MISSING.to_string(),
+        || MISSING.to_string(),
         |b| backlog(b, e.backlog_growth_per_s),
     )
 }
@@ -153,7 +212,7 @@ pub fn budget_percent(remaining: Option<f64>) -> String {
                 format!("{:.0}%", if whole == 0.0 { 0.0 } else { whole })
             }
         }
-        _ => styles::MISSING.to_string(),
+        _ => MISSING.to_string(),
     }
 }
 
@@ -178,18 +237,14 @@ pub fn burn_rate(burn: Option<f64>) -> String {
     match burn {
         Some(b) if b.is_finite() && b >= 99.95 => format!("{b:.0}x"),
         Some(b) if b.is_finite() => format!("{:.1}x", b.max(0.0)),
-        _ => styles::MISSING.to_string(),
+        _ => MISSING.to_string(),
     }
 }
 
 /// A burn rate with its window, padded to 9 cells so rates line up in a column: `5m  12.0x`,
 /// `30m  0.4x`.
 pub fn window_burn(window_ms: i64, burn: Option<f64>) -> String {
-    format!(
-        "{:<3} {:>5}",
-        analytics::slo::fmt_window(window_ms),
-        burn_rate(burn)
-    )
+    format!("{:<3} {:>5}", window(window_ms), burn_rate(burn))
 }
 
 /// An SLO target as a percentage without trailing zeros: `99.9%`, `99%`, `99.95%`.
@@ -265,8 +320,8 @@ mod tests {
         assert_eq!(budget_percent(Some(-0.0001)), "0%");
         assert_eq!(budget_percent(Some(-0.4)), "-40%");
         assert_eq!(budget_percent(Some(-2.5)), "-250%");
-        assert_eq!(budget_percent(None), styles::MISSING);
-        assert_eq!(budget_percent(Some(f64::NAN)), styles::MISSING);
+        assert_eq!(budget_percent(None), MISSING);
+        assert_eq!(budget_percent(Some(f64::NAN)), MISSING);
     }
 
     #[test]
@@ -298,14 +353,11 @@ mod tests {
         assert_eq!(burn_rate(Some(3.12)), "3.1x");
         assert_eq!(burn_rate(Some(0.0)), "0.0x");
         assert_eq!(burn_rate(Some(140.2)), "140x");
-        assert_eq!(burn_rate(None), styles::MISSING);
+        assert_eq!(burn_rate(None), MISSING);
         assert_eq!(window_burn(300_000, Some(12.0)), "5m  12.0x");
         assert_eq!(window_burn(1_800_000, Some(0.42)), "30m  0.4x");
         assert_eq!(window_burn(3 * 86_400_000, Some(140.0)), "3d   140x");
-        assert_eq!(
-            window_burn(3_600_000, None),
-            format!("1h      {}", styles::MISSING)
-        );
+        assert_eq!(window_burn(3_600_000, None), format!("1h      {}", MISSING));
     }
 
     #[test]
