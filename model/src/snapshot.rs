@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 pub struct EntityHealth {
     pub entity: EntityId,
     pub health: Health,
-    /// Newest value of each signal the entity has.
+    /// Newest value of each signal the entity has, in the signal's unit. In JSON an object
+    /// keyed by signal kind: `{"request_rate": 12.5, "latency_p99": 41.0}` (a value that is
+    /// not a finite number is left out).
+    #[serde(with = "signal_map")]
     pub signals: Vec<(SignalKind, f64)>,
 }
 
@@ -108,5 +111,45 @@ impl Snapshot {
         self.incidents
             .iter()
             .filter(|i| i.status == IncidentStatus::Open)
+    }
+}
+
+/// `Vec<(SignalKind, f64)>` as a JSON object keyed by signal kind.
+mod signal_map {
+    use crate::SignalKind;
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(v: &[(SignalKind, f64)], s: S) -> Result<S::Ok, S::Error> {
+        let finite = v.iter().filter(|(_, x)| x.is_finite());
+        let mut m = s.serialize_map(Some(finite.clone().count()))?;
+        for (k, x) in finite {
+            m.serialize_entry(k, x)?;
+        }
+        m.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(SignalKind, f64)>, D::Error> {
+        struct Signals;
+        impl<'de> Visitor<'de> for Signals {
+            type Value = Vec<(SignalKind, f64)>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of signal kind to value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = a.next_entry::<SignalKind, Option<f64>>()? {
+                    if let Some(v) = v {
+                        out.push((k, v));
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Signals)
     }
 }
