@@ -273,6 +273,11 @@ pub fn ensure_rabbitmq_plugins() -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// The tests that free a loopback port and expect it to stay closed run one at a time (a
+    /// parallel test's `bind(0)` could be handed the same port).
+    static PORTS: Mutex<()> = Mutex::new(());
 
     #[test]
     fn newest_postgres_version_compares_numbers() {
@@ -293,11 +298,32 @@ mod tests {
 
     #[test]
     fn a_closed_port_is_not_listening_and_an_open_one_is() {
+        let _one_at_a_time = PORTS.lock().unwrap_or_else(|e| e.into_inner());
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binds loopback");
         let addr = l.local_addr().expect("addr").to_string();
         assert!(listening(&addr));
         drop(l);
         assert!(!wait_listening(&addr, Duration::from_millis(300)));
+    }
+
+    #[test]
+    fn a_service_that_will_not_start_is_reported_down_with_its_command() {
+        let _one_at_a_time = PORTS.lock().unwrap_or_else(|e| e.into_inner());
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binds loopback");
+        let addr: &'static str = Box::leak(l.local_addr().expect("addr").to_string().into());
+        drop(l);
+        let s = Service {
+            name: "xtask-selftest",
+            addr,
+            start: Start::Argv("false", &[]),
+            boot: Duration::from_millis(300),
+            needed: true,
+            used_by: "this test",
+        };
+        let e = ensure(&s).expect_err("nothing listens and `false` starts nothing");
+        assert!(e.contains(&format!("xtask-selftest {addr}: DOWN")), "{e}");
+        assert!(e.contains("the start command failed"), "{e}");
+        assert!(e.contains("Start it by hand (`false`)"), "{e}");
     }
 
     #[test]
