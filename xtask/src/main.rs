@@ -152,7 +152,11 @@ fn wasm_build() -> Result<(), String> {
 /// `cargo test --workspace ARGS...`, exiting with its code.
 fn run_tests(cargo_args: &[String]) -> ExitCode {
     let cargo = cargo();
-    println!("running: cargo test --workspace {}", cargo_args.join(" "));
+    let shown: Vec<&str> = ["cargo", "test", "--workspace"]
+        .into_iter()
+        .chain(cargo_args.iter().map(String::as_str))
+        .collect();
+    println!("running: {}", shown.join(" "));
     let status = Command::new(&cargo)
         .args(["test", "--workspace"])
         .args(cargo_args)
