@@ -214,7 +214,7 @@ pub mod kafka {
 
 /// RabbitMQ: its prometheus plugin (`/metrics/per-object`, and `/metrics/detailed` whose
 /// names carry a `detailed_` infix) and the management API (`/api/queues`, `/api/consumers`),
-/// which [`crate::rabbitmq::RabbitMgmtSource`] turns into samples of the same names.
+/// which [`crate::sources::rabbitmq::RabbitMgmtSource`] turns into samples of the same names.
 pub mod rabbitmq {
     /// Messages ready to be delivered, per queue: the queue depth.
     pub const READY: &str = "rabbitmq_queue_messages_ready";
@@ -238,8 +238,8 @@ pub mod rabbitmq {
     pub const CONSUMER: &str = "consumer";
 }
 
-/// NATS monitoring endpoints as [`crate::nats::NatsSource`] turns them into samples, named
-/// like prometheus-nats-exporter's families.
+/// NATS monitoring endpoints as [`crate::sources::nats::NatsSource`] turns them into samples,
+/// named like prometheus-nats-exporter's families.
 pub mod nats {
     /// `/varz` `connections`.
     pub const CONNECTIONS: &str = "gnatsd_varz_connections";

@@ -2,7 +2,7 @@
 //!
 //! A [`Collector`] scrapes its targets concurrently (each with its own timeout), parses the
 //! exposition text with the crate's own parser ([`exposition`]), appends the samples to polars
-//! frames per metric family ([`frames`]), and computes the [`observe::Observation`]: the
+//! frames per metric family ([`frames`]), and computes the [`signals::Observation`]: the
 //! topology (calls, owns, runs_on, produces, consumes) and per-entity signal values. It knows
 //! nothing of analytics or UIs.
 //!
@@ -21,19 +21,20 @@ pub mod conventions;
 pub mod exposition;
 pub mod frames;
 pub mod model;
-pub mod nats;
-pub mod observe;
-pub mod promql;
-pub mod rabbitmq;
 pub mod record;
-pub mod scrape;
-pub mod source;
+pub mod signals;
+pub mod sources;
+
+// The paths other crates have used since before `sources/` and `signals/`: kept as aliases.
+pub use signals as observe;
+pub use sources as source;
+pub use sources::{nats, promql, rabbitmq, scrape};
 
 use frames::FrameStore;
 use model::{CollectorStats, SourceStatus};
-use observe::{Observation, ObserveOptions};
-use scrape::{Scraper, Target};
-use source::PullSource;
+use signals::{Observation, ObserveOptions};
+use sources::PullSource;
+use sources::scrape::{Scraper, Target};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -138,7 +139,7 @@ impl Collector {
     pub async fn collect(&mut self, now_ms: i64) {
         enum Got {
             Scrape(Result<scrape::Fetched, scrape::ScrapeError>),
-            Pull(Result<source::Samples, String>),
+            Pull(Result<sources::Samples, String>),
         }
         let mut set = tokio::task::JoinSet::new();
         for (i, t) in self.targets.iter().enumerate() {
@@ -259,7 +260,7 @@ impl Collector {
         if let Some(r) = &mut self.recording {
             r.push(record::SourceCycle {
                 source: self.status[i].name.clone(),
-                result: Ok(source::Samples::from_exposition(&exp)),
+                result: Ok(sources::Samples::from_exposition(&exp)),
             });
         }
         Ok(n)
@@ -276,7 +277,7 @@ impl Collector {
         Ok(())
     }
 
-    fn ingest_samples(&mut self, s: &source::Samples, now_ms: i64) -> Result<usize, String> {
+    fn ingest_samples(&mut self, s: &sources::Samples, now_ms: i64) -> Result<usize, String> {
         self.check_sample_limit(s.sample_count())?;
         let raw = self
             .store
@@ -291,7 +292,7 @@ impl Collector {
 
     /// Topology and signals at `now_ms` from what has been collected.
     pub fn observe(&self, now_ms: i64) -> Result<Observation, CollectError> {
-        Ok(observe::observe(&self.store, now_ms, self.opts.observe)?)
+        Ok(signals::observe(&self.store, now_ms, self.opts.observe)?)
     }
 
     /// Freshness of every target, in the order given.

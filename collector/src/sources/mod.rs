@@ -1,11 +1,20 @@
+//! Where samples come from, one module per source: [`scrape`] (HTTP `/metrics` endpoints),
+//! [`promql`] (the Prometheus HTTP API), [`nats`] and [`rabbitmq`] (brokers' JSON monitoring
+//! endpoints).
+//!
 //! Sources other than a `/metrics` scrape: anything that yields samples each cycle (the
 //! Prometheus HTTP API, a broker's JSON monitoring endpoints) implements [`PullSource`];
 //! anything that adds inventory or change events to an observation (the Kubernetes API)
 //! implements [`Enricher`].
 
+pub mod nats;
+pub mod promql;
+pub mod rabbitmq;
+pub mod scrape;
+
 use crate::exposition::{Exposition, Family, Label, MetricType, Sample};
 use crate::model::SourceStatus;
-use crate::observe::Observation;
+use crate::signals::Observation;
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
