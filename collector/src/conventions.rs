@@ -296,8 +296,9 @@ pub mod postgres {
     pub const SYSTEM: &str = "postgres";
 }
 
-/// Label a federating Prometheus adds to name the scraped target; preferred over the
-/// exporters' own labels when present.
+/// Label Prometheus adds to name the scraped target (and so does a direct scrape, see
+/// [`crate::sources::scrape::target_labels`]); preferred over the exporters' own labels when
+/// present.
 pub const INSTANCE: &str = "instance";
 
 /// OpenTelemetry messaging semantic conventions, as exported by instrumented apps.

@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Redis and PostgreSQL servers from their exporters: up, connections, operations or
 /// transactions per second, memory, replication lag. A server is named
-/// `<system>@<address>`: the `instance` label when a federating Prometheus added one, else
-/// the exporter's own (Redis: `:<tcp_port>`, PostgreSQL: `server`).
+/// `<system>@<address>`: the `instance` label (the scraped exporter's address, which Prometheus
+/// and a direct scrape both add), else the exporter's own (Redis: `:<tcp_port>`, PostgreSQL:
+/// `server`).
 pub(super) fn datastore_signals(
     store: &FrameStore,
     from: i64,
