@@ -214,7 +214,7 @@ pub mod kafka {
 
 /// RabbitMQ: its prometheus plugin (`/metrics/per-object`, and `/metrics/detailed` whose
 /// names carry a `detailed_` infix) and the management API (`/api/queues`, `/api/consumers`),
-/// which [`crate::rabbitmq::RabbitMgmtSource`] turns into samples of the same names.
+/// which [`crate::sources::rabbitmq::RabbitMgmtSource`] turns into samples of the same names.
 pub mod rabbitmq {
     /// Messages ready to be delivered, per queue: the queue depth.
     pub const READY: &str = "rabbitmq_queue_messages_ready";
@@ -238,8 +238,8 @@ pub mod rabbitmq {
     pub const CONSUMER: &str = "consumer";
 }
 
-/// NATS monitoring endpoints as [`crate::nats::NatsSource`] turns them into samples, named
-/// like prometheus-nats-exporter's families.
+/// NATS monitoring endpoints as [`crate::sources::nats::NatsSource`] turns them into samples,
+/// named like prometheus-nats-exporter's families.
 pub mod nats {
     /// `/varz` `connections`.
     pub const CONNECTIONS: &str = "gnatsd_varz_connections";
@@ -296,8 +296,9 @@ pub mod postgres {
     pub const SYSTEM: &str = "postgres";
 }
 
-/// Label a federating Prometheus adds to name the scraped target; preferred over the
-/// exporters' own labels when present.
+/// Label Prometheus adds to name the scraped target (and so does a direct scrape, see
+/// [`crate::sources::scrape::target_labels`]); preferred over the exporters' own labels when
+/// present.
 pub const INSTANCE: &str = "instance";
 
 /// OpenTelemetry messaging semantic conventions, as exported by instrumented apps.

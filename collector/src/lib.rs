@@ -2,7 +2,7 @@
 //!
 //! A [`Collector`] scrapes its targets concurrently (each with its own timeout), parses the
 //! exposition text with the crate's own parser ([`exposition`]), appends the samples to polars
-//! frames per metric family ([`frames`]), and computes the [`observe::Observation`]: the
+//! frames per metric family ([`frames`]), and computes the [`signals::Observation`]: the
 //! topology (calls, owns, runs_on, produces, consumes) and per-entity signal values. It knows
 //! nothing of analytics or UIs.
 //!
@@ -21,19 +21,20 @@ pub mod conventions;
 pub mod exposition;
 pub mod frames;
 pub mod model;
-pub mod nats;
-pub mod observe;
-pub mod promql;
-pub mod rabbitmq;
 pub mod record;
-pub mod scrape;
-pub mod source;
+pub mod signals;
+pub mod sources;
+
+// The paths other crates have used since before `sources/` and `signals/`: kept as aliases.
+pub use signals as observe;
+pub use sources as source;
+pub use sources::{nats, promql, rabbitmq, scrape};
 
 use frames::FrameStore;
 use model::{CollectorStats, SourceStatus};
-use observe::{Observation, ObserveOptions};
-use scrape::{Scraper, Target};
-use source::PullSource;
+use signals::{Observation, ObserveOptions};
+use sources::PullSource;
+use sources::scrape::{Scraper, Target};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,6 +77,9 @@ impl Default for CollectorOptions {
 #[derive(Debug)]
 pub struct Collector {
     targets: Vec<Target>,
+    /// Per target: the labels its samples get when they lack them (`instance`, `job`), see
+    /// [`scrape::target_labels`].
+    target_labels: Vec<Vec<(String, String)>>,
     /// Sources other than scrapes; their statuses follow the targets' in `status`.
     pulls: Vec<Arc<dyn PullSource>>,
     scraper: Scraper,
@@ -96,6 +100,10 @@ impl Collector {
                 timeout: opts.timeout,
             })
             .collect();
+        let target_labels = targets
+            .iter()
+            .map(|t| scrape::target_labels(&t.url))
+            .collect();
         let status = targets
             .iter()
             .map(|t| SourceStatus {
@@ -109,6 +117,7 @@ impl Collector {
             .collect();
         Self {
             targets,
+            target_labels,
             pulls: Vec::new(),
             scraper: Scraper::new(),
             store: FrameStore::new(opts.retention_ms).with_max_series(opts.max_series),
@@ -138,7 +147,7 @@ impl Collector {
     pub async fn collect(&mut self, now_ms: i64) {
         enum Got {
             Scrape(Result<scrape::Fetched, scrape::ScrapeError>),
-            Pull(Result<source::Samples, String>),
+            Pull(Result<sources::Samples, String>),
         }
         let mut set = tokio::task::JoinSet::new();
         for (i, t) in self.targets.iter().enumerate() {
@@ -252,14 +261,21 @@ impl Collector {
         let exp =
             exposition::parse(&f.body, format).map_err(|e| format!("malformed exposition: {e}"))?;
         self.check_sample_limit(exp.sample_count())?;
+        // Added by the frame store where the samples become rows (the pairs are borrowed; the
+        // parsed exposition is not rewritten).
+        let labels: Vec<(&str, &str)> = self
+            .target_labels
+            .get(i)
+            .map(|l| l.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+            .unwrap_or_default();
         let n = self
             .store
-            .append(&exp, now_ms, &[])
+            .append(&exp, now_ms, &labels)
             .map_err(|e| e.to_string())?;
         if let Some(r) = &mut self.recording {
             r.push(record::SourceCycle {
                 source: self.status[i].name.clone(),
-                result: Ok(source::Samples::from_exposition(&exp)),
+                result: Ok(sources::Samples::from_exposition_with(&exp, &labels)),
             });
         }
         Ok(n)
@@ -276,7 +292,7 @@ impl Collector {
         Ok(())
     }
 
-    fn ingest_samples(&mut self, s: &source::Samples, now_ms: i64) -> Result<usize, String> {
+    fn ingest_samples(&mut self, s: &sources::Samples, now_ms: i64) -> Result<usize, String> {
         self.check_sample_limit(s.sample_count())?;
         let raw = self
             .store
@@ -291,7 +307,7 @@ impl Collector {
 
     /// Topology and signals at `now_ms` from what has been collected.
     pub fn observe(&self, now_ms: i64) -> Result<Observation, CollectError> {
-        Ok(observe::observe(&self.store, now_ms, self.opts.observe)?)
+        Ok(signals::observe(&self.store, now_ms, self.opts.observe)?)
     }
 
     /// Freshness of every target, in the order given.
@@ -301,5 +317,93 @@ impl Collector {
 
     pub fn store(&self) -> &FrameStore {
         &self.store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    const T: i64 = 1_700_000_000_000;
+    const MEM: &str = "node_memory_MemAvailable_bytes";
+
+    /// One scrape of `text` from a target at 10.0.0.7:9100, recorded.
+    fn scraped(text: &str) -> Collector {
+        let mut c = Collector::new(
+            vec!["http://10.0.0.7:9100/metrics".into()],
+            CollectorOptions::default(),
+        );
+        c.start_recording();
+        let f = scrape::Fetched {
+            body: text.to_owned(),
+            content_type: None,
+        };
+        c.ingest(0, &f, T).expect("ingest");
+        c
+    }
+
+    fn key(instance: &str, job: &str) -> Vec<String> {
+        vec![instance.to_owned(), job.to_owned()]
+    }
+
+    #[test]
+    fn a_scrape_adds_the_target_labels_only_where_a_sample_lacks_them() {
+        let c = scraped(
+            "# TYPE node_memory_MemAvailable_bytes gauge\n\
+             node_memory_MemAvailable_bytes 1\n\
+             node_memory_MemAvailable_bytes{instance=\"node-a:9100\",job=\"node\"} 2\n\
+             node_memory_MemAvailable_bytes{instance=\"node-b:9100\"} 3\n",
+        );
+        let by = ["instance", "job"];
+        let got = c
+            .store()
+            .window(MEM, T - 1000, T, &by)
+            .expect("window")
+            .latest_by(|_, _| true, &by, f64::max);
+        let want = BTreeMap::from([
+            (key("10.0.0.7:9100", "scrape"), 1.0),
+            (key("node-a:9100", "node"), 2.0),
+            (key("node-b:9100", "scrape"), 3.0),
+        ]);
+        assert_eq!(got, want);
+
+        // The recording holds what was stored, so a replay sees the same labels.
+        let rec = c.recorded();
+        assert_eq!(rec.len(), 1);
+        let samples = rec[0].result.as_ref().expect("recorded samples");
+        let labels: Vec<&[(String, String)]> = samples.families[0]
+            .samples
+            .iter()
+            .map(|s| s.labels.as_slice())
+            .collect();
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            labels,
+            [
+                pairs(&[("instance", "10.0.0.7:9100"), ("job", "scrape")]).as_slice(),
+                pairs(&[("instance", "node-a:9100"), ("job", "node")]).as_slice(),
+                pairs(&[("instance", "node-b:9100"), ("job", "scrape")]).as_slice(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_node_exporter_without_instance_becomes_a_node_named_after_the_target() {
+        let c = scraped(
+            "# TYPE node_memory_MemAvailable_bytes gauge\nnode_memory_MemAvailable_bytes 5\n",
+        );
+        let obs = c.observe(T).expect("observe");
+        let node = model::EntityId::new(model::EntityKind::Node, "", "10.0.0.7");
+        assert!(obs.topology.entities.contains(&node), "{:?}", obs.topology);
+        let key = model::SignalKey {
+            entity: node,
+            kind: model::SignalKind::NodeMemAvailable,
+        };
+        assert_eq!(obs.signals.get(&key), Some(&5.0));
     }
 }

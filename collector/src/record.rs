@@ -22,7 +22,7 @@
 
 use crate::exposition::MetricType;
 use crate::model::ChangeEvent;
-use crate::source::{OwnedSample, Samples};
+use crate::sources::{OwnedSample, Samples};
 use polars::prelude::*;
 use polars_io::SerReader;
 use polars_io::parquet::read::ParquetReader;

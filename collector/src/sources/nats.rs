@@ -4,9 +4,9 @@
 //! families ([`crate::conventions::nats`]); `observe` makes the server, streams and
 //! consumers of them.
 
+use super::{OwnedSample, PullFuture, PullSource, Samples};
 use crate::conventions::nats as names;
 use crate::exposition::MetricType;
-use crate::source::{OwnedSample, PullFuture, PullSource, Samples};
 use serde_json::Value;
 use std::time::Duration;
 

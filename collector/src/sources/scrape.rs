@@ -30,6 +30,45 @@ pub struct Target {
     pub timeout: Duration,
 }
 
+/// The labels a direct scrape adds to every sample of `url` that lacks them, as Prometheus
+/// adds its target labels with `honor_labels: true` (a label the exporter sets wins):
+/// - `instance`: the target's `host:port`, with the scheme's default port when the URL names
+///   none (`http://node-a/metrics` is `node-a:80`); an IPv6 host keeps its brackets.
+/// - `job`: there is no scrape configuration to name it, so it is derived from the host: the
+///   first label of a DNS name (`node-exporter` for `node-exporter.monitoring.svc:9100`), or
+///   `scrape` for an IP address.
+///
+/// Empty for a URL without a host (its scrape fails anyway).
+pub fn target_labels(url: &str) -> Vec<(String, String)> {
+    let Ok(url) = url.parse::<reqwest::Url>() else {
+        return Vec::new();
+    };
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        return Vec::new();
+    };
+    let instance = match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    let is_ip = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok();
+    let job = if is_ip {
+        "scrape"
+    } else {
+        host.split('.').next().unwrap_or(host)
+    };
+    vec![
+        (crate::conventions::INSTANCE.to_owned(), instance),
+        (JOB.to_owned(), job.to_owned()),
+    ]
+}
+
+/// Prometheus' label naming the scrape job.
+pub const JOB: &str = "job";
+
 /// A successful fetch.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -119,4 +158,35 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(url: &str) -> Vec<(String, String)> {
+        target_labels(url)
+    }
+
+    fn pair(instance: &str, job: &str) -> Vec<(String, String)> {
+        vec![
+            ("instance".to_owned(), instance.to_owned()),
+            ("job".to_owned(), job.to_owned()),
+        ]
+    }
+
+    #[test]
+    fn target_labels_name_the_address_and_a_job_from_the_host() {
+        assert_eq!(
+            labels("http://127.0.0.1:9100/metrics"),
+            pair("127.0.0.1:9100", "scrape")
+        );
+        assert_eq!(
+            labels("http://node-exporter.monitoring.svc:9100/metrics"),
+            pair("node-exporter.monitoring.svc:9100", "node-exporter")
+        );
+        assert_eq!(labels("http://node-a/metrics"), pair("node-a:80", "node-a"));
+        assert_eq!(labels("https://[::1]/metrics"), pair("[::1]:443", "scrape"));
+        assert!(labels("not a url").is_empty());
+    }
 }

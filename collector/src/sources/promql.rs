@@ -4,7 +4,7 @@
 //! series over the wire.
 //!
 //! Which families and labels to ask for is not a second list kept by hand: it is what
-//! [`crate::observe`] reads ([`crate::observe::wanted`]), so a signal added there is fetched
+//! [`crate::signals`] reads ([`crate::signals::wanted`]), so a signal added there is fetched
 //! here too. For each family the query is
 //!
 //! - a counter (name ends in `_total`): `sum by (L) (rate(F[W]))`, stored as a *rated* family
@@ -18,10 +18,10 @@
 //! container, not the pod cgroup") still apply to the aggregated series. `W` is the source's
 //! rate window: a few of the server's scrape intervals (default 1 m).
 
+use super::scrape::error_chain;
+use super::{OwnedSample, PullFuture, PullSource, Samples};
 use crate::exposition::{MetricType, is_label_name, is_metric_name};
-use crate::observe::ObserveOptions;
-use crate::scrape::error_chain;
-use crate::source::{OwnedSample, PullFuture, PullSource, Samples};
+use crate::signals::ObserveOptions;
 use prometheus_http_query::Client;
 use std::time::Duration;
 
@@ -132,7 +132,7 @@ impl PromSource {
         Ok(Self {
             name: format!("prometheus {url}"),
             client,
-            queries: plan(&crate::observe::wanted(opts), window),
+            queries: plan(&crate::signals::wanted(opts), window),
             timeout,
         })
     }
@@ -235,7 +235,7 @@ mod tests {
 
     #[test]
     fn every_family_the_signals_read_gets_one_query() {
-        let wanted = crate::observe::wanted(ObserveOptions::default());
+        let wanted = crate::signals::wanted(ObserveOptions::default());
         let plan = plan(&wanted, Duration::from_secs(60));
         assert_eq!(plan.len(), wanted.len());
         let q = |f: &str| {

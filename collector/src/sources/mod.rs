@@ -1,11 +1,20 @@
+//! Where samples come from, one module per source: [`scrape`] (HTTP `/metrics` endpoints),
+//! [`promql`] (the Prometheus HTTP API), [`nats`] and [`rabbitmq`] (brokers' JSON monitoring
+//! endpoints).
+//!
 //! Sources other than a `/metrics` scrape: anything that yields samples each cycle (the
 //! Prometheus HTTP API, a broker's JSON monitoring endpoints) implements [`PullSource`];
 //! anything that adds inventory or change events to an observation (the Kubernetes API)
 //! implements [`Enricher`].
 
+pub mod nats;
+pub mod promql;
+pub mod rabbitmq;
+pub mod scrape;
+
 use crate::exposition::{Exposition, Family, Label, MetricType, Sample};
 use crate::model::SourceStatus;
-use crate::observe::Observation;
+use crate::signals::Observation;
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
@@ -60,17 +69,29 @@ impl Samples {
 
     /// An owned copy of a parsed payload (for recording).
     pub fn from_exposition(exp: &Exposition<'_>) -> Self {
+        Self::from_exposition_with(exp, &[])
+    }
+
+    /// An owned copy of a parsed payload with `target_labels` added to every sample that lacks
+    /// them (what a scrape stored, see [`scrape::target_labels`]).
+    pub fn from_exposition_with(exp: &Exposition<'_>, target_labels: &[(&str, &str)]) -> Self {
         let mut out = Samples::default();
         for f in &exp.families {
             let fam = out.family(f.name, f.kind);
             fam.samples.extend(f.samples.iter().map(|s| {
+                let mut labels: Vec<(String, String)> = s
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.to_owned(), l.value.as_ref().to_owned()))
+                    .collect();
+                for (k, v) in target_labels {
+                    if !s.labels.iter().any(|l| l.name == *k) {
+                        labels.push(((*k).to_owned(), (*v).to_owned()));
+                    }
+                }
                 OwnedSample {
                     name: s.name.to_owned(),
-                    labels: s
-                        .labels
-                        .iter()
-                        .map(|l| (l.name.to_owned(), l.value.as_ref().to_owned()))
-                        .collect(),
+                    labels,
                     value: s.value,
                     ts_ms: s.timestamp_ms,
                 }

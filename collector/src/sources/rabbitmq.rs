@@ -4,10 +4,10 @@
 //! (published, delivered) and one series per consumer naming its client, so that `observe`
 //! can draw `consumes` edges ([`crate::conventions::rabbitmq`]).
 
+use super::nats::{get_json, json_client};
+use super::{OwnedSample, PullFuture, PullSource, Samples};
 use crate::conventions::rabbitmq as names;
 use crate::exposition::MetricType;
-use crate::nats::{get_json, json_client};
-use crate::source::{OwnedSample, PullFuture, PullSource, Samples};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
