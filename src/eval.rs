@@ -5,7 +5,7 @@
 //! frames, signals, detection, incidents, ranking) on it. Nothing is shared with the
 //! simulator but its `/metrics` text; the ground truth is read only to score the result.
 
-use crate::engine::{Engine, EngineConfig};
+use opscope_engine::{Engine, EngineConfig};
 use analytics::model::{Cause, Incident, Snapshot};
 use fixtures::{Clock, GroundTruth, SimConfig, Simulator};
 use serde::Serialize;
@@ -20,7 +20,7 @@ pub enum EvalError {
     #[error("simulator: {0}")]
     Sim(#[from] fixtures::SimError),
     #[error("engine: {0}")]
-    Engine(#[from] crate::engine::EngineError),
+    Engine(#[from] opscope_engine::EngineError),
     #[error("scenario {0} has no ground truth (is it fault-free?)")]
     NoTruth(String),
     #[error("unknown scenario {0:?}; known: {1}")]

@@ -7,7 +7,7 @@ mod sources;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use opscope::engine::{self, Engine, EngineConfig};
+use opscope_engine::{self as engine, Engine, EngineConfig};
 use opscope::eval;
 use opscope::rcaeval;
 use std::io::Read;
@@ -425,7 +425,7 @@ fn demo(a: DemoArgs, config: &opscope_config::Config) -> Result<()> {
         url
     );
     let mut cfg = EngineConfig::for_interval(vec![url], a.interval);
-    sources::apply_limits(&mut cfg, config);
+    opscope_engine::sources::apply_limits(&mut cfg, config);
     let result = console(&rt, Engine::new(&cfg), a.interval, title);
     drop(server);
     rt.shutdown_timeout(Duration::from_secs(1));
@@ -455,11 +455,11 @@ fn tui_cmd(a: TuiArgs, config: &opscope_config::Config) -> Result<()> {
 pub(crate) fn load_replay(
     path: &std::path::Path,
     config: &opscope_config::Config,
-) -> Result<(opscope::replay::Replay, EngineConfig)> {
-    let replay = opscope::replay::Replay::load(path)
+) -> Result<(opscope_engine::replay::Replay, EngineConfig)> {
+    let replay = opscope_engine::replay::Replay::load(path)
         .with_context(|| format!("--replay {}", path.display()))?;
     let mut cfg = replay.engine_config();
-    sources::apply_limits(&mut cfg, config);
+    opscope_engine::sources::apply_limits(&mut cfg, config);
     Ok((replay, cfg))
 }
 
@@ -472,7 +472,7 @@ struct Playing {
 }
 
 /// Start playing `replay` at `speed` on the current runtime.
-fn play(replay: opscope::replay::Replay, cfg: EngineConfig, speed: f64) -> Playing {
+fn play(replay: opscope_engine::replay::Replay, cfg: EngineConfig, speed: f64) -> Playing {
     let (tx, snapshots) =
         tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
     let (status_tx, status) = tokio::sync::watch::channel(tui::replay::ReplayStatus::default());

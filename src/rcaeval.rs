@@ -21,7 +21,7 @@
 //!
 //! The ranking itself is [`analytics::tabular`].
 
-use crate::engine::EngineConfig;
+use opscope_engine::EngineConfig;
 use analytics::tabular::{self, RankInput, Ranking, Series, Table};
 use collector::Collector;
 use collector::model::{EdgeKind, EntityKind, SignalKind};

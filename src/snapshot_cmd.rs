@@ -9,7 +9,7 @@ use analytics::model::{EntityHealth, Health, Incident, IncidentStatus, Snapshot}
 use anyhow::{Context, Result};
 use clap::Args;
 use collector::model::{Edge, EdgeKind, EntityId, SignalKind, SourceStatus};
-use opscope::engine;
+use opscope_engine as engine;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

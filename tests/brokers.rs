@@ -5,7 +5,7 @@
 
 use analytics::model::{Health, Snapshot};
 use collector::model::{EdgeKind, EntityId, EntityKind, SignalKind};
-use opscope::engine::{Engine, EngineConfig, wall_ms};
+use opscope_engine::{Engine, EngineConfig, wall_ms};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::{Child, Command, Stdio};

@@ -4,7 +4,7 @@
 //!
 //! Needs `/usr/bin/prometheus` (Debian package `prometheus`; `.ci/run` installs it).
 
-use opscope::engine::{Engine, EngineConfig, wall_ms};
+use opscope_engine::{Engine, EngineConfig, wall_ms};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -1,1 +1,17 @@
 //! opscope-engine: where the pipeline is assembled.
+//!
+//! - [`engine`]: the [`Engine`] (collector + analyzer, stepped one cycle at a time) and its
+//!   settings.
+//! - [`sources`]: the source registry: what a command asks for, resolved against the
+//!   configuration, and the engine built on it.
+//! - [`replay`]: a recording played back through a fresh engine, with pause, speed and seek.
+//!
+//! The engine knows no face: it publishes an immutable [`analytics::model::Snapshot`] per cycle
+//! on a `tokio::sync::watch` channel, and replay is steered through plain channels of
+//! [`opscope_model::ReplayCommand`] and [`opscope_model::ReplayStatus`].
+
+pub mod engine;
+pub mod replay;
+pub mod sources;
+
+pub use engine::{Engine, EngineConfig, EngineError, run, wall_ms};

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tui::replay::{ReplayCommand, ReplayStatus};
+use opscope_model::{ReplayCommand, ReplayStatus};
 
 /// Slowest and fastest replay speeds.
 pub const SPEED_RANGE: (f64, f64) = (0.125, 1024.0);
