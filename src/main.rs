@@ -7,7 +7,9 @@ mod sources;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use opscope_engine::cycles::{Driver, Flow, WallClock, drive};
 use opscope_engine::{self as engine, Engine, EngineConfig};
+use tokio::time::MissedTickBehavior;
 use opscope::eval;
 use opscope::rcaeval;
 use std::io::Read;
@@ -681,7 +683,7 @@ fn record_cmd(a: RecordArgs, config: &opscope_config::Config) -> Result<()> {
         let started = sources::start(&plan, config).await?;
         let (mut engine, sim) = (started.engine, started.sim);
         engine.start_recording();
-        let mut rec = collector::record::Recorder::create(&a.out)
+        let rec = collector::record::Recorder::create(&a.out)
             .with_context(|| format!("--out {}", a.out.display()))?;
         let bar = match a.duration {
             Some(d) => progress_bar(d.as_secs().max(1), "recording", "s"),
@@ -693,37 +695,17 @@ fn record_cmd(a: RecordArgs, config: &opscope_config::Config) -> Result<()> {
             humantime::format_duration(plan.interval),
             a.out.display()
         );
-        let start = std::time::Instant::now();
-        let mut tick = tokio::time::interval(plan.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = &mut ctrl_c => break,
-            }
-            let now = engine::wall_ms();
-            let snap = engine.cycle(now).await.context("engine cycle")?;
-            rec.write(&engine.recorded(now))
-                .with_context(|| format!("writing {}", a.out.display()))?;
-            let stale = snap.sources.iter().filter(|s| s.stale).count();
-            bar.set_position(start.elapsed().as_secs());
-            bar.set_message(format!(
-                "{} cycles, {} rows, {} open incident(s){}",
-                rec.cycles(),
-                rec.rows(),
-                snap.open_incidents().count(),
-                if stale > 0 {
-                    format!(", {stale} source(s) stale")
-                } else {
-                    String::new()
-                }
-            ));
-            if a.duration.is_some_and(|d| start.elapsed() >= d) {
-                break;
-            }
-        }
+        let mut driver = Recording {
+            clock: WallClock::new(plan.interval, MissedTickBehavior::Delay),
+            ctrl_c: Box::pin(tokio::signal::ctrl_c()),
+            rec,
+            out: &a.out,
+            bar,
+            start: std::time::Instant::now(),
+            duration: a.duration,
+        };
+        drive(&mut engine, &mut driver).await?;
+        let Recording { rec, bar, .. } = driver;
         let (cycles, rows) = (rec.cycles(), rec.rows());
         let bytes = rec
             .finish()
@@ -740,6 +722,62 @@ fn record_cmd(a: RecordArgs, config: &opscope_config::Config) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// `opscope record`'s cycles: on the wall clock until Ctrl-C or the duration, each written to
+/// the recording.
+struct Recording<'a> {
+    clock: WallClock,
+    ctrl_c: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>,
+    rec: collector::record::Recorder,
+    out: &'a std::path::Path,
+    bar: indicatif::ProgressBar,
+    start: std::time::Instant,
+    duration: Option<Duration>,
+}
+
+impl Driver for Recording<'_> {
+    type Error = anyhow::Error;
+
+    async fn next(&mut self, _: &mut Engine) -> Result<Option<i64>> {
+        tokio::select! {
+            now = self.clock.tick() => Ok(Some(now)),
+            _ = &mut self.ctrl_c => Ok(None),
+        }
+    }
+
+    fn cycled(
+        &mut self,
+        engine: &Engine,
+        now: i64,
+        snap: Arc<analytics::model::Snapshot>,
+    ) -> Result<Flow> {
+        self.rec
+            .write(&engine.recorded(now))
+            .with_context(|| format!("writing {}", self.out.display()))?;
+        let stale = snap.sources.iter().filter(|s| s.stale).count();
+        self.bar.set_position(self.start.elapsed().as_secs());
+        self.bar.set_message(format!(
+            "{} cycles, {} rows, {} open incident(s){}",
+            self.rec.cycles(),
+            self.rec.rows(),
+            snap.open_incidents().count(),
+            if stale > 0 {
+                format!(", {stale} source(s) stale")
+            } else {
+                String::new()
+            }
+        ));
+        Ok(if self.duration.is_some_and(|d| self.start.elapsed() >= d) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    }
+
+    fn failed(&mut self, error: engine::EngineError) -> Result<Flow> {
+        Err(anyhow::Error::new(error).context("engine cycle"))
+    }
 }
 
 /// A progress bar on stderr (drawn only when stderr is a terminal): `what` before it, the

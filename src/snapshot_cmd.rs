@@ -9,11 +9,14 @@ use analytics::model::{EntityHealth, Health, Incident, IncidentStatus, Snapshot}
 use anyhow::{Context, Result};
 use clap::Args;
 use collector::model::{Edge, EdgeKind, EntityId, SignalKind, SourceStatus};
-use opscope_engine as engine;
+use opscope_engine::cycles::{Driver, Flow, WallClock, drive};
+use opscope_engine::{Engine, EngineError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::MissedTickBehavior;
 
 /// Exit code when every source failed.
 pub const EXIT_SOURCES_FAILED: i32 = 2;
@@ -101,37 +104,61 @@ async fn collect(
     cycles: u32,
     config: &opscope_config::Config,
     waiting: bool,
-) -> Result<(std::sync::Arc<Snapshot>, u32)> {
+) -> Result<(Arc<Snapshot>, u32)> {
     let started = sources::start(plan, config).await?;
     let (mut engine, server) = (started.engine, started.sim);
-    let mut tick = tokio::time::interval(plan.interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last = None;
-    let mut done = 0;
-    for n in 0..cycles {
-        tick.tick().await;
-        let snap = engine
-            .cycle(engine::wall_ms())
-            .await
-            .context("engine cycle")?;
-        done = n + 1;
-        tracing::debug!(cycle = done, "snapshot cycle done");
+    let mut driver = Collect {
+        clock: WallClock::new(plan.interval, MissedTickBehavior::Delay),
+        cycles,
+        done: 0,
+        waiting,
+        last: None,
+    };
+    let result = drive(&mut engine, &mut driver).await;
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
+    result?;
+    let snap = driver.last.context("no engine cycle ran")?;
+    Ok((snap, driver.done))
+}
+
+/// `snapshot`'s cycles: `cycles` of them on the wall clock, fewer when nothing answers.
+struct Collect {
+    clock: WallClock,
+    cycles: u32,
+    done: u32,
+    /// `--wait` given: go on even when nothing answered.
+    waiting: bool,
+    last: Option<Arc<Snapshot>>,
+}
+
+impl Driver for Collect {
+    type Error = anyhow::Error;
+
+    async fn next(&mut self, _: &mut Engine) -> Result<Option<i64>> {
+        if self.done >= self.cycles {
+            return Ok(None);
+        }
+        Ok(Some(self.clock.tick().await))
+    }
+
+    fn cycled(&mut self, _: &Engine, _: i64, snap: Arc<Snapshot>) -> Result<Flow> {
+        self.done += 1;
+        tracing::debug!(cycle = self.done, "snapshot cycle done");
         // Nothing answered the first time: without --wait there is no point in waiting.
-        let give_up = !waiting
+        let give_up = !self.waiting
             && snap
                 .sources
                 .iter()
                 .all(|s| s.stale && s.last_success_ms.is_none());
-        last = Some(snap);
-        if give_up {
-            break;
-        }
+        self.last = Some(snap);
+        Ok(if give_up { Flow::Stop } else { Flow::Continue })
     }
-    if let Some(s) = server {
-        s.shutdown().await;
+
+    fn failed(&mut self, error: EngineError) -> Result<Flow> {
+        Err(anyhow::Error::new(error).context("engine cycle"))
     }
-    let snap = last.context("no engine cycle ran")?;
-    Ok((snap, done))
 }
 
 /// When every source's last attempt failed: one line per source with its reason.

@@ -1,11 +1,10 @@
-//! The engine loop: collect from every source, analyse, publish a snapshot.
+//! The engine: collect from every source, analyse, one snapshot per cycle.
 
 use analytics::model::Snapshot;
 use analytics::{Analyzer, AnalyzerConfig};
 use collector::{Collector, CollectorOptions};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// Errors of one engine cycle.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +117,11 @@ impl Engine {
         }
     }
 
+    /// Go on as `fresh` (a replay seeking back starts again from its first cycle).
+    pub fn restart_with(&mut self, fresh: Engine) {
+        *self = fresh;
+    }
+
     /// Incidents opened since the engine started.
     pub fn incidents_opened(&self) -> u64 {
         self.analyzer.incidents_opened()
@@ -130,25 +134,4 @@ pub fn wall_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// Run the engine on the wall clock until every receiver of `tx` is gone. A cycle that fails
-/// is logged and the loop goes on; a slow source only delays its own data (timeouts).
-pub async fn run(mut engine: Engine, interval: Duration, tx: watch::Sender<Arc<Snapshot>>) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tick.tick().await;
-        if tx.is_closed() {
-            return;
-        }
-        match engine.cycle(wall_ms()).await {
-            Ok(snap) => {
-                if tx.send(snap).is_err() {
-                    return;
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "engine cycle failed"),
-        }
-    }
 }

@@ -2,6 +2,9 @@
 //!
 //! - [`engine`]: the [`Engine`] (collector + analyzer, stepped one cycle at a time) and its
 //!   settings.
+//! - [`cycles`]: the one engine loop ([`cycles::drive`]) that `run`, `tui`, `record`,
+//!   `snapshot` and replay share, each with its own [`cycles::Driver`]; [`run`] is the live one
+//!   (wall clock, snapshots on a watch channel).
 //! - [`sources`]: the source registry: what a command asks for, resolved against the
 //!   configuration, and the engine built on it.
 //! - [`replay`]: a recording played back through a fresh engine, with pause, speed and seek.
@@ -10,8 +13,10 @@
 //! on a `tokio::sync::watch` channel, and replay is steered through plain channels of
 //! [`opscope_model::ReplayCommand`] and [`opscope_model::ReplayStatus`].
 
+pub mod cycles;
 pub mod engine;
 pub mod replay;
 pub mod sources;
 
-pub use engine::{Engine, EngineConfig, EngineError, run, wall_ms};
+pub use cycles::run;
+pub use engine::{Engine, EngineConfig, EngineError, wall_ms};
