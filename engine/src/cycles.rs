@@ -1,10 +1,11 @@
 //! The one engine loop. Every command that steps an engine over time (`run`, `tui`, `record`,
 //! `snapshot`, a replay) runs [`drive`]: ask the [`Driver`] for the next cycle's time, run the
-//! cycle, hand the snapshot to the driver. What differs between
+//! cycle, publish the incident events, hand the snapshot to the driver. What differs between
 //! commands — when cycles run (wall clock, recorded times), what happens after each (publish,
 //! write a recording, count), when to stop — is the driver's.
 
 use crate::engine::{Engine, EngineError, wall_ms};
+use crate::incidents::incident_events;
 use analytics::model::Snapshot;
 use std::future::Future;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ pub trait Driver: Send {
         engine: &mut Engine,
     ) -> impl Future<Output = Result<Option<i64>, Self::Error>> + Send;
 
-    /// The cycle at `now_ms` produced `snap`.
+    /// The cycle at `now_ms` produced `snap` (the incident events are already sent).
     fn cycled(
         &mut self,
         engine: &Engine,
@@ -46,11 +47,21 @@ pub trait Driver: Send {
     }
 }
 
-/// Run `engine` as `driver` says until it stops.
+/// Run `engine` as `driver` says until it stops. After each cycle the incident events against
+/// the previous snapshot (at first an empty one) go to [`Engine::subscribe_incidents`]'s
+/// subscribers.
 pub async fn drive<D: Driver>(engine: &mut Engine, driver: &mut D) -> Result<(), D::Error> {
+    let mut prev = Arc::new(Snapshot::default());
     while let Some(now_ms) = driver.next(engine).await? {
         let flow = match engine.cycle(now_ms).await {
-            Ok(snap) => driver.cycled(engine, now_ms, snap)?,
+            Ok(snap) => {
+                for event in incident_events(&prev, &snap) {
+                    // No subscriber is no error.
+                    let _ = engine.incidents.send(event);
+                }
+                prev = Arc::clone(&snap);
+                driver.cycled(engine, now_ms, snap)?
+            }
             Err(e) => driver.failed(e)?,
         };
         if flow == Flow::Stop {
@@ -157,12 +168,18 @@ mod tests {
             Vec::new(),
             Duration::from_secs(5),
         ));
+        let mut events = engine.subscribe_incidents();
         let mut d = Times {
             times: vec![10_000, 15_000, 20_000],
             seen: Vec::new(),
         };
         drive(&mut engine, &mut d).await.expect("drives");
         assert_eq!(d.seen, [10_000, 15_000], "stopped after the second");
+        // No source, no incident, no event.
+        assert!(matches!(
+            events.try_recv(),
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty)
+        ));
     }
 
     #[tokio::test]
