@@ -5,9 +5,9 @@
 //! frames, signals, detection, incidents, ranking) on it. Nothing is shared with the
 //! simulator but its `/metrics` text; the ground truth is read only to score the result.
 
-use opscope_engine::{Engine, EngineConfig};
 use analytics::model::{Cause, Incident, Snapshot};
 use fixtures::{Clock, GroundTruth, SimConfig, Simulator};
+use opscope_engine::{Engine, EngineConfig};
 use serde::Serialize;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 //! schema, and replayed through a fresh engine, which raises the same incident with the same
 //! top cause at the same time. Also `opscope snapshot --replay FILE --json` on the file.
 
-use opscope_engine::{Engine, EngineConfig};
 use opscope_engine::replay::Replay;
+use opscope_engine::{Engine, EngineConfig};
 use polars::prelude::*;
 use polars_io::SerReader;
 use std::sync::atomic::Ordering;

@@ -175,7 +175,10 @@ mod tests {
         b.ts_ms = 6_000;
         b.incidents[0].last_seen_ms = 6_000;
         assert_eq!(incident_events(&a, &b), vec![]);
-        assert_eq!(incident_events(&Snapshot::default(), &Snapshot::default()), vec![]);
+        assert_eq!(
+            incident_events(&Snapshot::default(), &Snapshot::default()),
+            vec![]
+        );
     }
 
     #[test]
@@ -184,7 +187,10 @@ mod tests {
         let b = snap(6_000, vec![incident(4, Severity::Warning, None)]);
         let ev = incident_events(&a, &b);
         assert_eq!(ev.len(), 1, "{ev:?}");
-        assert!(matches!(&ev[0], IncidentEvent::Opened { id: 4, .. }), "{ev:?}");
+        assert!(
+            matches!(&ev[0], IncidentEvent::Opened { id: 4, .. }),
+            "{ev:?}"
+        );
         assert_eq!(ev[0].incident(), &b.incidents[0]);
     }
 
@@ -217,7 +223,10 @@ mod tests {
 
     #[test]
     fn a_new_top_cause_is_an_update() {
-        let a = snap(1_000, vec![incident(3, Severity::Warning, Some("frontend"))]);
+        let a = snap(
+            1_000,
+            vec![incident(3, Severity::Warning, Some("frontend"))],
+        );
         let b = snap(6_000, vec![incident(3, Severity::Warning, Some("cart"))]);
         let ev = incident_events(&a, &b);
         assert_eq!(ev.len(), 1, "{ev:?}");
@@ -240,7 +249,13 @@ mod tests {
         let a = snap(1_000, vec![incident(3, Severity::Warning, None)]);
         let ev = incident_events(&a, &b);
         assert!(
-            matches!(&ev[..], [IncidentEvent::Updated { previous_cause: None, .. }]),
+            matches!(
+                &ev[..],
+                [IncidentEvent::Updated {
+                    previous_cause: None,
+                    ..
+                }]
+            ),
             "{ev:?}"
         );
     }

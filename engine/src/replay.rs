@@ -10,11 +10,11 @@ use collector::model::{ChangeEvent, SourceStatus};
 use collector::observe::{Observation, change_is_recent};
 use collector::record::{self, Cycle, RecordError};
 use collector::source::{Enricher, PullFuture, PullSource};
+use opscope_model::{ReplayCommand, ReplayStatus};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use opscope_model::{ReplayCommand, ReplayStatus};
 
 /// Slowest and fastest replay speeds.
 pub const SPEED_RANGE: (f64, f64) = (0.125, 1024.0);
@@ -254,9 +254,13 @@ impl Driver for Player<'_> {
                     self.st.speed = (self.st.speed * f).clamp(SPEED_RANGE.0, SPEED_RANGE.1);
                 }
                 ReplayCommand::Seek(delta) => {
-                    let target = (self.st.position_ms + delta).clamp(self.st.start_ms, self.st.end_ms);
+                    let target =
+                        (self.st.position_ms + delta).clamp(self.st.start_ms, self.st.end_ms);
                     // The last cycle at or before the target.
-                    let idx = self.times.partition_point(|&t| t <= target).saturating_sub(1);
+                    let idx = self
+                        .times
+                        .partition_point(|&t| t <= target)
+                        .saturating_sub(1);
                     if idx + 1 < self.next {
                         // Back: detectors are stateful, so run again from the start.
                         engine.restart_with(self.replay.engine(self.cfg));
@@ -277,7 +281,12 @@ impl Driver for Player<'_> {
         }
     }
 
-    fn cycled(&mut self, _: &Engine, now_ms: i64, snap: Arc<Snapshot>) -> Result<Flow, ReplayError> {
+    fn cycled(
+        &mut self,
+        _: &Engine,
+        now_ms: i64,
+        snap: Arc<Snapshot>,
+    ) -> Result<Flow, ReplayError> {
         self.st.position_ms = now_ms;
         self.next += 1;
         self.st.finished = self.next == self.times.len();

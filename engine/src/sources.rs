@@ -366,12 +366,13 @@ pub async fn start(
         engine.add_enricher(Box::new(src));
     }
     for url in &plan.nats {
-        let src = collector::nats::NatsSource::new(url, cfg.collector.timeout).map_err(
-            |source| SourceError::Nats {
-                url: url.clone(),
-                source,
-            },
-        )?;
+        let src =
+            collector::nats::NatsSource::new(url, cfg.collector.timeout).map_err(|source| {
+                SourceError::Nats {
+                    url: url.clone(),
+                    source,
+                }
+            })?;
         engine.add_source(Arc::new(src));
         names.push(format!("nats {url}"));
     }
@@ -416,13 +417,17 @@ mod tests {
     #[test]
     fn sources_come_from_flags_then_config_then_the_simulator() {
         let mut config = opscope_config::Config::default();
-        let p = args(&[], false, None).plan(&config, SCENARIOS).expect("plan");
+        let p = args(&[], false, None)
+            .plan(&config, SCENARIOS)
+            .expect("plan");
         assert_eq!(p.scrape, Vec::<String>::new());
         assert_eq!(p.sim.as_ref().map(|s| s.scenario.as_str()), Some("none"));
         assert_eq!(p.interval, SIM_INTERVAL);
 
         config.sources.scrape = vec!["http://c:1/metrics".to_owned()];
-        let p = args(&[], false, None).plan(&config, SCENARIOS).expect("plan");
+        let p = args(&[], false, None)
+            .plan(&config, SCENARIOS)
+            .expect("plan");
         assert_eq!(p.scrape, vec!["http://c:1/metrics".to_owned()]);
         assert_eq!(p.sim, None);
         assert_eq!(p.interval, config.sources.interval.0);
@@ -447,7 +452,11 @@ mod tests {
                 .plan(&config, SCENARIOS)
                 .is_err()
         );
-        assert!(args(&[], true, Some("nope")).plan(&config, SCENARIOS).is_err());
+        assert!(
+            args(&[], true, Some("nope"))
+                .plan(&config, SCENARIOS)
+                .is_err()
+        );
     }
 
     #[test]
@@ -463,7 +472,9 @@ mod tests {
         assert_eq!(p.prometheus_window, Duration::from_secs(60));
         let mut config = opscope_config::Config::default();
         config.sources.prometheus = Some("http://prom:9090".into());
-        let p = SourceRequest::default().plan(&config, SCENARIOS).expect("plan");
+        let p = SourceRequest::default()
+            .plan(&config, SCENARIOS)
+            .expect("plan");
         assert_eq!(p.prometheus.as_deref(), Some("http://prom:9090"));
         assert_eq!(p.sim, None);
         let bad = SourceRequest {
@@ -480,7 +491,9 @@ mod tests {
         config.sources.nats = vec!["http://127.0.0.1:8222".into()];
         config.sources.rabbitmq_api = vec!["http://127.0.0.1:15672".into()];
         config.sources.kube_url = Some("http://127.0.0.1:9464".into());
-        let p = SourceRequest::default().plan(&config, SCENARIOS).expect("plan");
+        let p = SourceRequest::default()
+            .plan(&config, SCENARIOS)
+            .expect("plan");
         assert_eq!(p.nats, ["http://127.0.0.1:8222"]);
         assert_eq!(p.rabbitmq_api, ["http://127.0.0.1:15672"]);
         assert_eq!(
@@ -495,7 +508,9 @@ mod tests {
             seed: 3,
         });
         config.sources.interval = opscope_config::HumanDuration::from_secs(2);
-        let p = SourceRequest::default().plan(&config, SCENARIOS).expect("plan");
+        let p = SourceRequest::default()
+            .plan(&config, SCENARIOS)
+            .expect("plan");
         assert_eq!(p.interval, Duration::from_secs(2));
         assert_eq!(
             p.sim.map(|s| (s.scenario, s.seed)),

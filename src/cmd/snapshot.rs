@@ -4,16 +4,18 @@
 //! Exit codes: 0 when it ran, 1 on bad arguments or a failure of opscope itself, 2 when every
 //! source failed (each one with its reason on stderr), so scripts and CI can branch on it.
 
-use crate::sources::{self, SourceArgs, SourcePlan};
+use crate::sources::{self, SourceArgs};
 use analytics::model::{EntityHealth, Health, Incident, IncidentStatus, Snapshot};
 use anyhow::{Context, Result};
 use clap::Args;
 use collector::model::{Edge, EdgeKind, EntityId, SignalKind, SourceStatus};
 use opscope_engine::cycles::{Driver, Flow, WallClock, drive};
+use opscope_engine::sources::SourcePlan;
 use opscope_engine::{Engine, EngineError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
@@ -46,16 +48,14 @@ fn cycles(wait: Option<Duration>, interval: Duration) -> u32 {
 
 /// Run `opscope snapshot`. Returns normally after printing (exit 0); exits the process with
 /// [`EXIT_SOURCES_FAILED`] when every source failed.
-pub fn run(a: SnapshotArgs, config: &opscope_config::Config) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+pub fn run(a: SnapshotArgs, config: Option<&Path>) -> Result<()> {
+    super::init_logs(false)?;
+    let config = &super::load_config(config)?;
+    let rt = super::runtime()?;
     let (snap, cycles) = if let Some(path) = &a.sources.replay {
         // The whole recording, as fast as it computes; the state at its end.
-        let (replay, cfg) = crate::load_replay(path, config)?;
-        let bar = crate::progress_bar(replay.times().len() as u64, "replaying", " cycles");
+        let (replay, cfg) = super::load_replay(path, config)?;
+        let bar = super::progress_bar(replay.times().len() as u64, "replaying", " cycles");
         let snap = rt
             .block_on(replay.run_to_end_with(&cfg, &|done, _| bar.set_position(done as u64)))
             .context("replaying the recording")?;
