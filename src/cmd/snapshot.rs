@@ -8,11 +8,10 @@ use crate::sources::{self, SourceArgs};
 use analytics::model::{EntityHealth, Health, Incident, IncidentStatus, Snapshot};
 use anyhow::{Context, Result};
 use clap::Args;
-use collector::model::{Edge, EdgeKind, EntityId, SignalKind, SourceStatus};
+use collector::model::{EdgeKind, EntityId, SignalKind, SourceStatus};
 use opscope_engine::cycles::{Driver, Flow, WallClock, drive};
 use opscope_engine::sources::SourcePlan;
 use opscope_engine::{Engine, EngineError};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -32,8 +31,9 @@ pub struct SnapshotArgs {
     /// Without it: two cycles one interval apart, since rates need two scrapes
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     wait: Option<Duration>,
-    /// One JSON document instead of text: {"ts_ms", "cycles", "sources", "entities", "edges",
-    /// "signals", "incidents", "slos", "alerts", "burn_alerts", "changes", "edge_health", "collector"}
+    /// The snapshot as one JSON document instead of text: the same document as the HTTP API's
+    /// `GET /api/v1/snapshot` ({"cycle", "ts_ms", "topology", "entities", "incidents",
+    /// "sources", "changes", "alerts", "slos", "burn_alerts", "collector", "edge_health"})
     #[arg(long)]
     json: bool,
 }
@@ -70,10 +70,7 @@ pub fn run(a: SnapshotArgs, config: Option<&Path>) -> Result<()> {
     };
     rt.shutdown_timeout(Duration::from_secs(1));
     let text = if a.json {
-        let doc = JsonReport::new(&snap, cycles);
-        let mut t = serde_json::to_string_pretty(&doc).context("encoding the snapshot")?;
-        t.push('\n');
-        t
+        json_document(&snap)?
     } else {
         render_text(&snap, cycles)
     };
@@ -161,6 +158,13 @@ impl Driver for Collect {
     }
 }
 
+/// The `--json` document: the snapshot serialized as the HTTP API serializes it (indented).
+fn json_document(snap: &Snapshot) -> Result<String> {
+    let mut t = serde_json::to_string_pretty(snap).context("encoding the snapshot")?;
+    t.push('\n');
+    Ok(t)
+}
+
 /// When every source's last attempt failed: one line per source with its reason.
 fn all_failed(sources: &[SourceStatus]) -> Option<String> {
     if sources.is_empty() || sources.iter().any(|s| !s.stale) {
@@ -190,80 +194,6 @@ fn signal_counts(entities: &[EntityHealth]) -> BTreeMap<SignalKind, usize> {
         }
     }
     m
-}
-
-/// One entity in the JSON document: its id, health and newest signal values by kind.
-#[derive(Serialize)]
-struct JsonEntity<'a> {
-    kind: &'static str,
-    namespace: &'a str,
-    name: &'a str,
-    health: Health,
-    signals: BTreeMap<SignalKind, f64>,
-}
-
-/// One source in the JSON document: the collector's status plus a `fresh` flag.
-#[derive(Serialize)]
-struct JsonSource<'a> {
-    fresh: bool,
-    #[serde(flatten)]
-    status: &'a SourceStatus,
-}
-
-/// The `--json` document. Field names are stable.
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    ts_ms: i64,
-    cycles: u32,
-    sources: Vec<JsonSource<'a>>,
-    entities: Vec<JsonEntity<'a>>,
-    edges: &'a [Edge],
-    signals: BTreeMap<SignalKind, usize>,
-    incidents: &'a [Incident],
-    slos: &'a [analytics::slo::SloStatus],
-    alerts: &'a [analytics::rules::Alert],
-    burn_alerts: &'a [analytics::slo::BurnAlert],
-    changes: &'a [collector::model::ChangeEvent],
-    collector: &'a collector::model::CollectorStats,
-    /// Health of produces/consumes edges from their backlog.
-    edge_health: &'a [analytics::model::EdgeHealth],
-}
-
-impl<'a> JsonReport<'a> {
-    fn new(s: &'a Snapshot, cycles: u32) -> Self {
-        Self {
-            ts_ms: s.ts_ms,
-            cycles,
-            sources: s
-                .sources
-                .iter()
-                .map(|status| JsonSource {
-                    fresh: !status.stale,
-                    status,
-                })
-                .collect(),
-            entities: s
-                .entities
-                .iter()
-                .map(|e| JsonEntity {
-                    kind: e.entity.kind.as_str(),
-                    namespace: &e.entity.namespace,
-                    name: &e.entity.name,
-                    health: e.health,
-                    signals: e.signals.iter().copied().collect(),
-                })
-                .collect(),
-            edges: &s.topology.edges,
-            signals: signal_counts(&s.entities),
-            incidents: &s.incidents,
-            slos: &s.slos,
-            alerts: &s.alerts,
-            burn_alerts: &s.burn_alerts,
-            changes: &s.changes,
-            collector: &s.collector,
-            edge_health: &s.edge_health,
-        }
-    }
 }
 
 fn health_str(h: Health) -> &'static str {
@@ -519,6 +449,7 @@ fn render_text(s: &Snapshot, cycles: u32) -> String {
 mod tests {
     use super::*;
     use analytics::model::{Cause, Evidence, Remediation, Severity};
+    use collector::model::Edge;
 
     fn status(name: &str, stale: bool, err: Option<&str>) -> SourceStatus {
         SourceStatus {
@@ -619,31 +550,32 @@ mod tests {
     }
 
     #[test]
-    fn json_has_stable_top_level_fields() {
+    fn json_is_the_snapshot_document() {
         let snap = snapshot();
-        let v = serde_json::to_value(JsonReport::new(&snap, 2)).expect("encodes");
+        let text = json_document(&snap).expect("encodes");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         for k in [
+            "cycle",
             "ts_ms",
-            "cycles",
-            "sources",
+            "topology",
             "entities",
-            "edges",
-            "signals",
             "incidents",
-            "slos",
+            "sources",
+            "changes",
             "alerts",
+            "slos",
+            "burn_alerts",
             "collector",
+            "edge_health",
         ] {
             assert!(v.get(k).is_some(), "missing {k}: {v}");
         }
-        assert_eq!(v["signals"]["request_rate"], 2);
-        assert_eq!(v["signals"]["latency_p99"], 1);
-        assert_eq!(v["entities"][0]["name"], "checkoutservice");
-        assert_eq!(v["entities"][0]["health"], "critical");
-        assert_eq!(v["entities"][0]["signals"]["latency_p99"], 1500.0);
-        assert_eq!(v["edges"][0]["kind"], "calls");
-        assert_eq!(v["sources"][0]["fresh"], true);
-        assert_eq!(v["sources"][0]["samples"], 42);
+        assert_eq!(v, serde_json::to_value(&snap).expect("encodes"));
+        let back: Snapshot = serde_json::from_str(&text).expect("decodes as a Snapshot");
+        assert_eq!(back, snap);
+        assert_eq!(v["entities"][0]["entity"]["name"], "checkoutservice");
+        assert_eq!(v["topology"]["edges"][0]["kind"], "calls");
+        assert_eq!(v["sources"][0]["stale"], false);
     }
 
     #[test]
