@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = cfg.start_ms;
     let (server, clock) = opscope::eval::start_sim(cfg).await?;
     let url = format!("{}/metrics", server.url());
-    let ecfg = opscope::engine::EngineConfig::for_interval(
+    let ecfg = opscope_engine::EngineConfig::for_interval(
         vec![url.clone()],
         std::time::Duration::from_secs(15),
     );

@@ -5,9 +5,9 @@
 //! frames, signals, detection, incidents, ranking) on it. Nothing is shared with the
 //! simulator but its `/metrics` text; the ground truth is read only to score the result.
 
-use crate::engine::{Engine, EngineConfig};
 use analytics::model::{Cause, Incident, Snapshot};
 use fixtures::{Clock, GroundTruth, SimConfig, Simulator};
+use opscope_engine::{Engine, EngineConfig};
 use opscope_layout::Describe;
 use opscope_layout::phrase::remediation_title;
 use serde::Serialize;
@@ -22,7 +22,7 @@ pub enum EvalError {
     #[error("simulator: {0}")]
     Sim(#[from] fixtures::SimError),
     #[error("engine: {0}")]
-    Engine(#[from] crate::engine::EngineError),
+    Engine(#[from] opscope_engine::EngineError),
     #[error("scenario {0} has no ground truth (is it fault-free?)")]
     NoTruth(String),
     #[error("unknown scenario {0:?}; known: {1}")]

@@ -1,10 +1,9 @@
-//! opscope: the binary's library half — the engine loop and the accuracy evaluation — so that
-//! end-to-end tests drive exactly what the CLI runs.
+//! opscope: the binary's library half — the accuracy evaluation (simulator scenarios, NAB,
+//! RCAEval) — so that end-to-end tests drive exactly what the CLI runs.
 //!
-//! The engine runs collect -> frames -> signals -> detect -> incidents -> causes and publishes
-//! an immutable [`analytics::model::Snapshot`] per cycle on a `tokio::sync::watch` channel.
+//! The engine itself (collect -> frames -> signals -> detect -> incidents -> causes, one
+//! immutable [`analytics::model::Snapshot`] per cycle on a `tokio::sync::watch` channel), the
+//! source registry and record/replay live in the `opscope-engine` crate.
 
-pub mod engine;
 pub mod eval;
 pub mod rcaeval;
-pub mod replay;

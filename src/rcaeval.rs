@@ -21,12 +21,12 @@
 //!
 //! The ranking itself is [`analytics::tabular`].
 
-use crate::engine::EngineConfig;
 use analytics::tabular::{self, RankInput, Ranking, Series, Table};
 use collector::Collector;
 use collector::model::{EdgeKind, EntityKind, SignalKind};
 use collector::observe::ObserveOptions;
 use fixtures::SimConfig;
+use opscope_engine::EngineConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;

@@ -1,20 +1,13 @@
-//! One way to name sources: the flags every watching command (`tui`, `snapshot`, `record`,
-//! ...) shares, resolved against the configuration, and the engine built from them.
-//!
-//! Precedence: sources named by flags replace the config's; with no source flag the config's
-//! `[sources]` apply (scrape, prometheus, nats, rabbitmq_api, kube or kube_url, sim); with none
-//! there either, the embedded simulator.
+//! The source flags every watching command (`tui`, `snapshot`, `record`, ...) shares; the
+//! engine's source registry ([`opscope_engine::sources`]) resolves them against the
+//! configuration and builds the engine. The embedded simulator is started here.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
-use collector::source::Enricher as _;
-use opscope::engine::{self, Engine, EngineConfig};
+use opscope_engine::sources::{LocalTarget, SourcePlan, SourceRequest};
+use opscope_engine::{Engine, wall_ms};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
-
-/// Default time between cycles on the simulator alone.
-pub const SIM_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How long the embedded simulator has been running when a command starts, ms: its counters
 /// already have traffic behind them at the first scrape.
@@ -78,203 +71,29 @@ pub struct SourceArgs {
     pub speed: f64,
 }
 
-/// The simulator to start, if any.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimChoice {
-    pub scenario: String,
-    pub seed: u64,
-    /// Delay from the command's start to the fault, ms (`None`: the fault was already
-    /// active a minute before the first cycle).
-    pub fault_after_ms: Option<i64>,
-}
-
-/// What to collect from and how often, resolved from flags and configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourcePlan {
-    pub scrape: Vec<String>,
-    pub prometheus: Option<String>,
-    pub nats: Vec<String>,
-    pub rabbitmq_api: Vec<String>,
-    pub kube: Option<kubesource::KubeOptions>,
-    pub prometheus_window: Duration,
-    pub sim: Option<SimChoice>,
-    pub interval: Duration,
-}
-
-/// Check that `u` looks like an http(s) URL with a host; `flag` names it in the error.
-pub fn check_url(flag: &str, u: &str) -> Result<()> {
-    let rest = u
-        .strip_prefix("http://")
-        .or_else(|| u.strip_prefix("https://"));
-    let Some(rest) = rest else {
-        bail!("{flag} {u:?}: expected an http:// or https:// URL");
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
-        bail!("{flag} {u:?}: the URL has no host");
-    }
-    if u.chars().any(char::is_whitespace) {
-        bail!("{flag} {u:?}: the URL contains whitespace");
-    }
-    Ok(())
-}
-
 impl SourceArgs {
-    /// Whether any flag names a source.
-    fn names_a_source(&self) -> bool {
-        !self.scrape.is_empty()
-            || self.prometheus.is_some()
-            || !self.nats.is_empty()
-            || !self.rabbitmq_api.is_empty()
-            || self.kube.is_some()
-            || self.kube_url.is_some()
-            || self.sim
+    /// The flags as the engine's plain request.
+    pub fn request(&self) -> SourceRequest {
+        SourceRequest {
+            scrape: self.scrape.clone(),
+            prometheus: self.prometheus.clone(),
+            prometheus_window: self.prometheus_window,
+            nats: self.nats.clone(),
+            rabbitmq_api: self.rabbitmq_api.clone(),
+            kube: self.kube.clone(),
+            kube_context: self.kube_context.clone(),
+            kube_url: self.kube_url.clone(),
+            sim: self.sim,
+            scenario: self.scenario.clone(),
+            fault_after: self.fault_after,
+            interval: self.interval,
+        }
     }
 
     /// Resolve against the configuration; every error is a bad argument.
     pub fn plan(&self, config: &opscope_config::Config) -> Result<SourcePlan> {
-        for u in &self.scrape {
-            check_url("--scrape", u)?;
-        }
-        if let Some(u) = &self.prometheus {
-            check_url("--prometheus", u)?;
-        }
-        for u in &self.nats {
-            check_url("--nats", u)?;
-        }
-        for u in &self.rabbitmq_api {
-            check_url("--rabbitmq-api", u)?;
-        }
-        if let Some(u) = &self.kube_url {
-            check_url("--kube-url", u)?;
-        }
-        let kube = if self.kube_url.is_some() || self.kube.is_some() {
-            Some(kubesource::KubeOptions {
-                url: self.kube_url.clone(),
-                kubeconfig: self
-                    .kube
-                    .as_deref()
-                    .filter(|p| !p.is_empty())
-                    .map(std::path::PathBuf::from),
-                context: self.kube_context.clone(),
-                namespace: None,
-            })
-        } else if self.names_a_source() {
-            None
-        } else if let Some(url) = &config.sources.kube_url {
-            check_url("sources.kube_url", url)?;
-            Some(kubesource::KubeOptions {
-                url: Some(url.clone()),
-                ..Default::default()
-            })
-        } else {
-            match &config.sources.kube {
-                opscope_config::Kube::Disabled => None,
-                opscope_config::Kube::Default => Some(kubesource::KubeOptions::default()),
-                opscope_config::Kube::Explicit {
-                    kubeconfig,
-                    context,
-                } => Some(kubesource::KubeOptions {
-                    kubeconfig: kubeconfig.clone(),
-                    context: context.clone(),
-                    ..Default::default()
-                }),
-            }
-        };
-        let c = &config.sources;
-        let (scrape, prometheus, nats, rabbitmq_api, config_sim) = if self.names_a_source() {
-            (
-                self.scrape.clone(),
-                self.prometheus.clone(),
-                self.nats.clone(),
-                self.rabbitmq_api.clone(),
-                None,
-            )
-        } else {
-            (
-                c.scrape.clone(),
-                c.prometheus.clone(),
-                c.nats.clone(),
-                c.rabbitmq_api.clone(),
-                c.sim.as_ref(),
-            )
-        };
-        if !self.names_a_source() {
-            for (key, urls) in [
-                ("sources.scrape", &scrape),
-                ("sources.nats", &nats),
-                ("sources.rabbitmq_api", &rabbitmq_api),
-            ] {
-                for u in urls {
-                    check_url(key, u)?;
-                }
-            }
-            if let Some(u) = &prometheus {
-                check_url("sources.prometheus", u)?;
-            }
-        }
-        let nothing_else = scrape.is_empty()
-            && prometheus.is_none()
-            && kube.is_none()
-            && nats.is_empty()
-            && rabbitmq_api.is_empty();
-        let want_sim = self.sim || config_sim.is_some() || nothing_else;
-        if (self.scenario.is_some() || self.fault_after.is_some()) && !want_sim {
-            bail!("--scenario and --fault-after apply to the simulator: add --sim");
-        }
-        let sim = want_sim.then(|| {
-            let cfg = c.sim.as_ref();
-            SimChoice {
-                scenario: self
-                    .scenario
-                    .clone()
-                    .or_else(|| cfg.map(|s| s.scenario.clone()))
-                    .unwrap_or_else(|| "none".to_owned()),
-                seed: cfg.map_or(1, |s| s.seed),
-                fault_after_ms: self
-                    .fault_after
-                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-            }
-        });
-        if let Some(s) = &sim
-            && !fixtures::scenarios().iter().any(|k| k.name == s.scenario)
-        {
-            let known: Vec<&str> = fixtures::scenarios().iter().map(|k| k.name).collect();
-            bail!(
-                "--scenario {:?}: unknown (known: {})",
-                s.scenario,
-                known.join(", ")
-            );
-        }
-        // The simulator alone runs at its own pace, unless the config named it (then the
-        // config's interval holds, like for any configured source).
-        let interval = match self.interval {
-            Some(i) => i,
-            None if sim.is_some() && nothing_else && config_sim.is_none() => SIM_INTERVAL,
-            None => c.interval.0,
-        };
-        if interval < Duration::from_millis(100) {
-            bail!(
-                "--interval {}: must be at least 100ms",
-                humantime::format_duration(interval)
-            );
-        }
-        let prometheus_window = self
-            .prometheus_window
-            .unwrap_or_else(|| (interval * 4).max(Duration::from_secs(60)));
-        if prometheus_window < Duration::from_secs(1) {
-            bail!("--prometheus-window must be at least 1s");
-        }
-        Ok(SourcePlan {
-            scrape,
-            prometheus,
-            nats,
-            rabbitmq_api,
-            kube,
-            prometheus_window,
-            sim,
-            interval,
-        })
+        let known: Vec<&str> = fixtures::scenarios().iter().map(|k| k.name).collect();
+        Ok(self.request().plan(config, &known)?)
     }
 }
 
@@ -286,32 +105,14 @@ pub struct Started {
     pub describe: String,
 }
 
-/// The config's retention, per-target timeout, memory limits, rules and SLOs on an engine
-/// config. The timeout can shorten the default (80% of the interval) but never lengthen it:
-/// a collection must end before the next one starts.
-pub fn apply_limits(cfg: &mut EngineConfig, config: &opscope_config::Config) {
-    cfg.collector.retention_ms = config.sources.retention.as_millis_i64();
-    cfg.collector.timeout = cfg
-        .collector
-        .timeout
-        .min(config.sources.timeout.0.max(Duration::from_millis(100)));
-    cfg.collector.samples_per_target =
-        usize::try_from(config.limits.samples_per_target).unwrap_or(usize::MAX);
-    cfg.collector.max_series = usize::try_from(config.limits.max_series).unwrap_or(usize::MAX);
-    cfg.rules = config.rules.clone();
-    cfg.slos = config.slos.clone();
-}
-
 /// Start the simulator if planned and build the engine on every source.
 pub async fn start(plan: &SourcePlan, config: &opscope_config::Config) -> Result<Started> {
-    let mut scrape = plan.scrape.clone();
-    let mut names = Vec::new();
-    let sim = match &plan.sim {
+    let (sim, local) = match &plan.sim {
         Some(s) => {
             let sim = fixtures::Simulator::new(fixtures::SimConfig {
                 scenario: s.scenario.clone(),
                 seed: s.seed,
-                start_ms: engine::wall_ms() - SIM_HISTORY_MS,
+                start_ms: wall_ms() - SIM_HISTORY_MS,
                 fault_after_ms: s
                     .fault_after_ms
                     .map_or(0, |d| SIM_HISTORY_MS.saturating_add(d)),
@@ -325,191 +126,18 @@ pub async fn start(plan: &SourcePlan, config: &opscope_config::Config) -> Result
             )
             .await
             .context("starting the simulated cluster on loopback")?;
-            scrape.push(format!("{}/metrics", server.url()));
-            names.push(format!("simulator ({})", s.scenario));
-            Some(server)
+            let local = LocalTarget {
+                url: format!("{}/metrics", server.url()),
+                name: format!("simulator ({})", s.scenario),
+            };
+            (Some(server), Some(local))
         }
-        None => None,
+        None => (None, None),
     };
-    let n_scrape = plan.scrape.len();
-    if n_scrape > 0 {
-        names.push(format!("{n_scrape} scrape target(s)"));
-    }
-    let mut cfg = EngineConfig::for_interval(scrape, plan.interval);
-    apply_limits(&mut cfg, config);
-    let mut engine = Engine::new(&cfg);
-    if let Some(url) = &plan.prometheus {
-        let src = collector::promql::PromSource::new(
-            url,
-            plan.prometheus_window,
-            cfg.collector.timeout,
-            cfg.collector.observe,
-        )
-        .with_context(|| format!("--prometheus {url}"))?;
-        engine.add_source(Arc::new(src));
-        names.push(format!("prometheus {url}"));
-    }
-    if let Some(opts) = &plan.kube {
-        let src = kubesource::KubeSource::connect(opts.clone())
-            .await
-            .context("--kube: connecting to the Kubernetes API")?;
-        names.push(src.status().name);
-        engine.add_enricher(Box::new(src));
-    }
-    for url in &plan.nats {
-        let src = collector::nats::NatsSource::new(url, cfg.collector.timeout)
-            .with_context(|| format!("--nats {url}"))?;
-        engine.add_source(Arc::new(src));
-        names.push(format!("nats {url}"));
-    }
-    for url in &plan.rabbitmq_api {
-        let user = std::env::var("OPSCOPE_RABBITMQ_USER").unwrap_or_else(|_| "guest".into());
-        let password =
-            std::env::var("OPSCOPE_RABBITMQ_PASSWORD").unwrap_or_else(|_| "guest".into());
-        let src = collector::rabbitmq::RabbitMgmtSource::with_timeout(
-            url,
-            &user,
-            &password,
-            cfg.collector.timeout,
-        )
-        .with_context(|| format!("--rabbitmq-api {url}"))?;
-        engine.add_source(Arc::new(src));
-        names.push(format!("rabbitmq {url}"));
-    }
+    let started = opscope_engine::sources::start(plan, config, local).await?;
     Ok(Started {
-        engine,
+        engine: started.engine,
         sim,
-        describe: names.join(", "),
+        describe: started.describe,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(scrape: &[&str], sim: bool, scenario: Option<&str>) -> SourceArgs {
-        SourceArgs {
-            scrape: scrape.iter().map(|s| (*s).to_owned()).collect(),
-            sim,
-            scenario: scenario.map(str::to_owned),
-            ..SourceArgs::default()
-        }
-    }
-
-    #[test]
-    fn sources_come_from_flags_then_config_then_the_simulator() {
-        let mut config = opscope_config::Config::default();
-        let p = args(&[], false, None).plan(&config).expect("plan");
-        assert_eq!(p.scrape, Vec::<String>::new());
-        assert_eq!(p.sim.as_ref().map(|s| s.scenario.as_str()), Some("none"));
-        assert_eq!(p.interval, SIM_INTERVAL);
-
-        config.sources.scrape = vec!["http://c:1/metrics".to_owned()];
-        let p = args(&[], false, None).plan(&config).expect("plan");
-        assert_eq!(p.scrape, vec!["http://c:1/metrics".to_owned()]);
-        assert_eq!(p.sim, None);
-        assert_eq!(p.interval, config.sources.interval.0);
-
-        let p = args(&["http://a:1/metrics"], false, None)
-            .plan(&config)
-            .expect("plan");
-        assert_eq!(p.scrape, vec!["http://a:1/metrics".to_owned()]);
-        assert_eq!(p.sim, None);
-
-        let p = args(&[], true, Some("latency"))
-            .plan(&config)
-            .expect("plan");
-        assert!(
-            p.scrape.is_empty(),
-            "--sim alone ignores the config's targets"
-        );
-        assert_eq!(p.sim.map(|s| s.scenario), Some("latency".to_owned()));
-
-        assert!(
-            args(&["http://a:1/m"], false, Some("latency"))
-                .plan(&config)
-                .is_err()
-        );
-        assert!(args(&[], true, Some("nope")).plan(&config).is_err());
-    }
-
-    #[test]
-    fn prometheus_alone_needs_no_simulator_and_gets_a_window() {
-        let config = opscope_config::Config::default();
-        let a = SourceArgs {
-            prometheus: Some("http://127.0.0.1:9090".into()),
-            interval: Some(Duration::from_secs(5)),
-            ..SourceArgs::default()
-        };
-        let p = a.plan(&config).expect("plan");
-        assert_eq!(p.sim, None);
-        assert_eq!(p.prometheus_window, Duration::from_secs(60));
-        let mut config = opscope_config::Config::default();
-        config.sources.prometheus = Some("http://prom:9090".into());
-        let p = SourceArgs::default().plan(&config).expect("plan");
-        assert_eq!(p.prometheus.as_deref(), Some("http://prom:9090"));
-        assert_eq!(p.sim, None);
-        let bad = SourceArgs {
-            prometheus: Some("prom:9090".into()),
-            ..SourceArgs::default()
-        };
-        let e = bad.plan(&config).unwrap_err().to_string();
-        assert!(e.contains("--prometheus"), "{e}");
-    }
-
-    #[test]
-    fn broker_and_kube_url_sources_come_from_the_config_too() {
-        let mut config = opscope_config::Config::default();
-        config.sources.nats = vec!["http://127.0.0.1:8222".into()];
-        config.sources.rabbitmq_api = vec!["http://127.0.0.1:15672".into()];
-        config.sources.kube_url = Some("http://127.0.0.1:9464".into());
-        let p = SourceArgs::default().plan(&config).expect("plan");
-        assert_eq!(p.nats, ["http://127.0.0.1:8222"]);
-        assert_eq!(p.rabbitmq_api, ["http://127.0.0.1:15672"]);
-        assert_eq!(
-            p.kube.and_then(|k| k.url).as_deref(),
-            Some("http://127.0.0.1:9464")
-        );
-        assert_eq!(p.sim, None, "configured sources replace the simulator");
-        // A simulator named by the config runs at the config's interval.
-        let mut config = opscope_config::Config::default();
-        config.sources.sim = Some(opscope_config::Sim {
-            scenario: "latency".into(),
-            seed: 3,
-        });
-        config.sources.interval = opscope_config::HumanDuration::from_secs(2);
-        let p = SourceArgs::default().plan(&config).expect("plan");
-        assert_eq!(p.interval, Duration::from_secs(2));
-        assert_eq!(
-            p.sim.map(|s| (s.scenario, s.seed)),
-            Some(("latency".into(), 3))
-        );
-        // A source flag replaces them all.
-        let p = args(&["http://a:1/metrics"], false, None)
-            .plan(&config)
-            .expect("plan");
-        assert!(p.nats.is_empty() && p.rabbitmq_api.is_empty() && p.kube.is_none());
-    }
-
-    #[test]
-    fn the_config_timeout_only_shortens_collections() {
-        let mut config = opscope_config::Config::default();
-        let mut cfg = EngineConfig::for_interval(Vec::new(), Duration::from_secs(15));
-        apply_limits(&mut cfg, &config);
-        assert_eq!(cfg.collector.timeout, Duration::from_secs(10));
-        config.sources.timeout = opscope_config::HumanDuration::from_secs(60);
-        let mut cfg = EngineConfig::for_interval(Vec::new(), Duration::from_secs(15));
-        apply_limits(&mut cfg, &config);
-        assert_eq!(cfg.collector.timeout, Duration::from_secs(12));
-    }
-
-    #[test]
-    fn urls_are_checked() {
-        assert!(check_url("--scrape", "http://127.0.0.1:9464/metrics").is_ok());
-        assert!(check_url("--scrape", "https://host/metrics").is_ok());
-        assert!(check_url("--scrape", "127.0.0.1:9464/metrics").is_err());
-        assert!(check_url("--scrape", "http:///metrics").is_err());
-        assert!(check_url("--scrape", "http://:80/metrics").is_err());
-        assert!(check_url("--scrape", "http://a b/metrics").is_err());
-    }
 }

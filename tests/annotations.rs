@@ -2,7 +2,7 @@
 //! token, the engine shows the change and ranks it as evidence; without the token, or with a
 //! bad body, the API refuses with a reason and nothing is kept.
 
-use opscope::engine::{Engine, EngineConfig};
+use opscope_engine::{Engine, EngineConfig};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;

@@ -3,9 +3,9 @@
 //! here), Redis and PostgreSQL through Debian's exporters (started here). A service that
 //! cannot be reached fails its test with the reason; nothing passes silently.
 
-use analytics::model::{Health, Snapshot};
+use analytics::model::{EntityHealth, Health, Snapshot};
 use collector::model::{EdgeKind, EntityId, EntityKind, SignalKind};
-use opscope::engine::{Engine, EngineConfig, wall_ms};
+use opscope_engine::{Engine, EngineConfig, wall_ms};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -116,7 +116,8 @@ fn http(
     (status, body)
 }
 
-fn opscope_snapshot(args: &[&str]) -> serde_json::Value {
+/// `opscope snapshot ... --json`: the API's `Snapshot` document.
+fn opscope_snapshot(args: &[&str]) -> Snapshot {
     let out = Command::new(env!("CARGO_BIN_EXE_opscope"))
         .arg("snapshot")
         .args(args)
@@ -133,24 +134,26 @@ fn opscope_snapshot(args: &[&str]) -> serde_json::Value {
         "opscope snapshot {args:?} failed: {}\n{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not a Snapshot ({e}): {stdout}"))
 }
 
-fn json_entity<'a>(v: &'a serde_json::Value, kind: &str, name: &str) -> &'a serde_json::Value {
-    v["entities"]
-        .as_array()
-        .expect("entities")
+/// The entity of this kind and name (any namespace).
+fn entity_named<'a>(s: &'a Snapshot, kind: EntityKind, name: &str) -> &'a EntityHealth {
+    s.entities
         .iter()
-        .find(|e| e["kind"] == kind && e["name"] == name)
+        .find(|e| e.entity.kind == kind && e.entity.name == name)
         .unwrap_or_else(|| {
-            let have: Vec<String> = v["entities"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| format!("{}/{}", e["kind"], e["name"]))
-                .collect();
-            panic!("no {kind} {name} in the snapshot; entities: {have:?}")
+            let have: Vec<String> = s.entities.iter().map(|e| e.entity.to_string()).collect();
+            panic!("no {kind:?} {name} in the snapshot; entities: {have:?}")
         })
+}
+
+/// The entity's newest value of `k`.
+fn value(e: &EntityHealth, k: SignalKind) -> Option<f64> {
+    e.signals
+        .iter()
+        .find(|(kind, _)| *kind == k)
+        .map(|(_, v)| *v)
 }
 
 fn signal(s: &Snapshot, e: &EntityId, k: SignalKind) -> Option<f64> {
@@ -290,13 +293,13 @@ fn rabbitmq_queue_depth_from_the_prometheus_plugin() {
     q.publish(25);
     q.wait_ready(25);
     let url = format!("http://{RABBIT_PROM}/metrics/per-object");
-    let v = opscope_snapshot(&["--scrape", &url, "--interval", "1s"]);
-    let e = json_entity(&v, "queue", &q.0);
-    assert_eq!(e["signals"]["queue_depth"], 25.0, "{e}");
-    assert_eq!(e["signals"]["messages_unacked"], 0.0, "{e}");
-    assert_eq!(e["signals"]["consumers"], 0.0, "{e}");
-    let src = &v["sources"][0];
-    assert_eq!(src["fresh"], true, "{src}");
+    let snap = opscope_snapshot(&["--scrape", &url, "--interval", "1s"]);
+    let e = entity_named(&snap, EntityKind::Queue, &q.0);
+    assert_eq!(value(e, SignalKind::QueueDepth), Some(25.0), "{e:?}");
+    assert_eq!(value(e, SignalKind::MessagesUnacked), Some(0.0), "{e:?}");
+    assert_eq!(value(e, SignalKind::Consumers), Some(0.0), "{e:?}");
+    let src = &snap.sources[0];
+    assert!(!src.stale, "{src:?}");
 }
 
 /// A minimal AMQP 0-9-1 consumer (auto-ack) on its own thread, for the consumer-stops test:
@@ -719,14 +722,22 @@ fn redis_exporter_gives_a_datastore_with_connections_ops_and_memory() {
         Duration::from_secs(15),
     );
     let url = format!("http://{listen}/metrics");
-    let v = opscope_snapshot(&["--scrape", &url, "--interval", "2s"]);
-    let e = json_entity(&v, "datastore", "redis@:6379");
-    let s = &e["signals"];
-    assert_eq!(s["service_down"], 0.0, "{e}");
-    assert!(s["connections"].as_f64().is_some_and(|c| c >= 1.0), "{e}");
-    assert!(s["memory_bytes"].as_f64().is_some_and(|m| m > 0.0), "{e}");
+    let snap = opscope_snapshot(&["--scrape", &url, "--interval", "2s"]);
+    let e = entity_named(&snap, EntityKind::Datastore, "redis@:6379");
+    assert_eq!(value(e, SignalKind::ServiceDown), Some(0.0), "{e:?}");
+    assert!(
+        value(e, SignalKind::Connections).is_some_and(|c| c >= 1.0),
+        "{e:?}"
+    );
+    assert!(
+        value(e, SignalKind::MemoryBytes).is_some_and(|m| m > 0.0),
+        "{e:?}"
+    );
     // The exporter's own INFO calls are commands too.
-    assert!(s["ops_rate"].as_f64().is_some_and(|r| r > 0.0), "{e}");
+    assert!(
+        value(e, SignalKind::OpsRate).is_some_and(|r| r > 0.0),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -749,14 +760,16 @@ fn postgres_exporter_gives_a_datastore_with_connections_and_transactions() {
         Duration::from_secs(15),
     );
     let url = format!("http://{listen}/metrics");
-    let v = opscope_snapshot(&["--scrape", &url, "--interval", "2s"]);
-    let e = json_entity(&v, "datastore", "postgres@127.0.0.1:5432");
-    let s = &e["signals"];
-    assert_eq!(s["service_down"], 0.0, "{e}");
+    let snap = opscope_snapshot(&["--scrape", &url, "--interval", "2s"]);
+    let e = entity_named(&snap, EntityKind::Datastore, "postgres@127.0.0.1:5432");
+    assert_eq!(value(e, SignalKind::ServiceDown), Some(0.0), "{e:?}");
     // The exporter's own session is a backend.
-    assert!(s["connections"].as_f64().is_some_and(|c| c >= 1.0), "{e}");
     assert!(
-        s["transaction_rate"].as_f64().is_some_and(|r| r > 0.0),
-        "{e}"
+        value(e, SignalKind::Connections).is_some_and(|c| c >= 1.0),
+        "{e:?}"
+    );
+    assert!(
+        value(e, SignalKind::TransactionRate).is_some_and(|r| r > 0.0),
+        "{e:?}"
     );
 }

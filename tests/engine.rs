@@ -1,7 +1,7 @@
 //! The engine against real HTTP behaviour: a dead target and a slow target are marked stale
 //! with a reason, and never stall the cycle or the healthy target.
 
-use opscope::engine::{Engine, EngineConfig};
+use opscope_engine::{Engine, EngineConfig};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -9,7 +9,7 @@ use collector::observe::Observation;
 use collector::source::Enricher;
 use fixtures::{Clock, Component, SimConfig, SimServer, Simulator};
 use kubesource::{KubeOptions, KubeSource};
-use opscope::engine::{Engine, EngineConfig};
+use opscope_engine::{Engine, EngineConfig};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

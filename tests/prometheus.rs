@@ -4,7 +4,7 @@
 //!
 //! Needs `/usr/bin/prometheus` (Debian package `prometheus`; `.ci/run` installs it).
 
-use opscope::engine::{Engine, EngineConfig, wall_ms};
+use opscope_engine::{Engine, EngineConfig, wall_ms};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -131,7 +131,8 @@ fn top_cause(s: &analytics::model::Snapshot) -> Option<String> {
         .next()
 }
 
-/// `opscope snapshot --json` with these source flags, parsed; panics on a non-zero exit.
+/// `opscope snapshot --json` (the API's `Snapshot` document) with these source flags, parsed;
+/// panics on a non-zero exit.
 async fn snapshot_json(sources: Vec<String>) -> serde_json::Value {
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_opscope"))
@@ -160,12 +161,13 @@ fn json_entities(v: &serde_json::Value) -> BTreeSet<String> {
         .as_array()
         .expect("entities")
         .iter()
+        .map(|e| &e["entity"])
         .map(|e| format!("{}/{}/{}", e["kind"], e["namespace"], e["name"]))
         .collect()
 }
 
 fn json_edges(v: &serde_json::Value) -> BTreeSet<String> {
-    v["edges"]
+    v["topology"]["edges"]
         .as_array()
         .expect("edges")
         .iter()

@@ -3,8 +3,8 @@
 //! schema, and replayed through a fresh engine, which raises the same incident with the same
 //! top cause at the same time. Also `opscope snapshot --replay FILE --json` on the file.
 
-use opscope::engine::{Engine, EngineConfig};
-use opscope::replay::Replay;
+use opscope_engine::replay::Replay;
+use opscope_engine::{Engine, EngineConfig};
 use polars::prelude::*;
 use polars_io::SerReader;
 use std::sync::atomic::Ordering;
@@ -122,7 +122,7 @@ async fn a_recorded_run_replays_to_the_same_incident() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(v["cycles"], 50);
+    assert_eq!(v["cycle"], 50);
     let tops: Vec<&str> = v["incidents"]
         .as_array()
         .expect("incidents")
@@ -174,6 +174,9 @@ async fn a_recorded_run_replays_to_the_same_incident() {
     let _ = child.kill();
     let _ = child.wait();
     let served = served.expect("run --replay served the recording's last cycle");
+    // One JSON document: `snapshot --json` prints what `GET /api/v1/snapshot` serves, for the
+    // same state the same structure.
+    same_document(&v, &served);
     let top = served["incidents"]
         .as_array()
         .expect("incidents")
@@ -199,4 +202,21 @@ fn a_missing_or_foreign_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/x.parquet"), "{err}");
+}
+
+/// The CLI's and the API's documents for the same state: both a `Snapshot`, with the same
+/// top-level keys, and the same state where the replay is deterministic.
+fn same_document(cli: &serde_json::Value, api: &serde_json::Value) {
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_object().expect("an object").keys().cloned().collect()
+    };
+    assert_eq!(keys(cli), keys(api));
+    let cli: analytics::model::Snapshot =
+        serde_json::from_value(cli.clone()).expect("the CLI's document is a Snapshot");
+    let api: analytics::model::Snapshot =
+        serde_json::from_value(api.clone()).expect("the API's document is a Snapshot");
+    assert_eq!((cli.cycle, cli.ts_ms), (api.cycle, api.ts_ms));
+    assert_eq!(cli.topology, api.topology);
+    assert_eq!(cli.entities, api.entities);
+    assert_eq!(cli.incidents, api.incidents);
 }

@@ -2,7 +2,7 @@
 //! currencyservice; a static rule on its error ratio and an availability SLO on the frontend
 //! must fire, join the fault's incident, and show in the snapshot.
 
-use opscope::engine::{Engine, EngineConfig};
+use opscope_engine::{Engine, EngineConfig};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 

@@ -1,5 +1,7 @@
 //! `opscope snapshot` as a script runs it: the built binary, its exit code and its JSON.
 
+use analytics::model::Snapshot;
+use collector::model::{EdgeKind, EntityKind, SignalKind};
 use std::process::Command;
 
 fn opscope(args: &[&str]) -> (i32, String, String) {
@@ -22,6 +24,10 @@ fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
+fn snapshot(out: &str) -> Snapshot {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not a Snapshot ({e}): {out}"))
+}
+
 /// A loopback port nothing listens on.
 fn dead_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
@@ -34,16 +40,16 @@ fn dead_port() -> u16 {
 fn sim_snapshot_has_the_shop_its_calls_and_fresh_sources() {
     let (code, out, err) = opscope(&["snapshot", "--sim", "--json"]);
     assert_eq!(code, 0, "{err}");
-    let v = json(&out);
-    assert!(v["ts_ms"].as_i64().is_some_and(|t| t > 0), "{v}");
-    assert_eq!(v["cycles"], 2);
+    // The document is the API's: a `Snapshot`.
+    let snap = snapshot(&out);
+    assert!(snap.ts_ms > 0, "{out}");
+    assert_eq!(snap.cycle, 2);
 
-    let names: Vec<&str> = v["entities"]
-        .as_array()
-        .expect("entities")
+    let names: Vec<&str> = snap
+        .entities
         .iter()
-        .filter(|e| e["kind"] == "workload")
-        .filter_map(|e| e["name"].as_str())
+        .filter(|e| e.entity.kind == EntityKind::Workload)
+        .map(|e| e.entity.name.as_str())
         .collect();
     for w in [
         "frontend",
@@ -53,49 +59,47 @@ fn sim_snapshot_has_the_shop_its_calls_and_fresh_sources() {
     ] {
         assert!(names.contains(&w), "{w} missing from {names:?}");
     }
-    let frontend = v["entities"]
-        .as_array()
-        .expect("entities")
+    let frontend = snap
+        .entities
         .iter()
-        .find(|e| e["name"] == "frontend")
+        .find(|e| e.entity.name == "frontend")
         .expect("frontend");
-    let rate = frontend["signals"]["request_rate"].as_f64().expect("rate");
-    assert!(rate > 0.0, "{frontend}");
+    let rate = frontend
+        .signals
+        .iter()
+        .find(|(k, _)| *k == SignalKind::RequestRate)
+        .map(|(_, v)| *v)
+        .expect("rate");
+    assert!(rate > 0.0, "{frontend:?}");
 
-    let calls = v["edges"]
-        .as_array()
-        .expect("edges")
+    let calls = snap
+        .topology
+        .edges
         .iter()
         .find(|e| {
-            e["kind"] == "calls"
-                && e["from"]["name"] == "frontend"
-                && e["to"]["name"] == "checkoutservice"
+            e.kind == EdgeKind::Calls && e.from.name == "frontend" && e.to.name == "checkoutservice"
         })
-        .unwrap_or_else(|| panic!("no frontend -> checkoutservice call edge: {}", v["edges"]));
-    assert!(
-        calls["rate_per_s"].as_f64().is_some_and(|r| r > 0.0),
-        "{calls}"
-    );
+        .unwrap_or_else(|| {
+            panic!(
+                "no frontend -> checkoutservice call edge: {:?}",
+                snap.topology.edges
+            )
+        });
+    assert!(calls.rate_per_s.is_some_and(|r| r > 0.0), "{calls:?}");
 
-    let sources = v["sources"].as_array().expect("sources");
-    assert_eq!(sources.len(), 1, "{sources:?}");
-    for s in sources {
-        assert_eq!(s["fresh"], true, "{s}");
-        assert!(s["samples"].as_u64().is_some_and(|n| n > 0), "{s}");
+    assert_eq!(snap.sources.len(), 1, "{:?}", snap.sources);
+    for s in &snap.sources {
+        assert!(!s.stale, "{s:?}");
+        assert!(s.samples > 0, "{s:?}");
     }
-    assert!(
-        v["signals"]["request_rate"]
-            .as_u64()
-            .is_some_and(|n| n >= 10),
-        "{}",
-        v["signals"]
-    );
-    assert_eq!(
-        v["incidents"].as_array().map(Vec::len),
-        Some(0),
-        "{}",
-        v["incidents"]
-    );
+    let with_rate = snap
+        .entities
+        .iter()
+        .filter(|e| e.signals.iter().any(|(k, _)| *k == SignalKind::RequestRate))
+        .count();
+    assert!(with_rate >= 10, "{with_rate} entities with a request rate");
+    assert_eq!(snap.incidents.len(), 0, "{:?}", snap.incidents);
+    let v = json(&out);
     assert!(v["slos"].is_array() && v["alerts"].is_array());
 }
 
@@ -126,12 +130,12 @@ fn dead_source_exits_2_with_the_reason() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("every source failed"), "{err}");
     assert!(err.contains(&url), "{err}");
-    let v = json(&out);
-    let s = &v["sources"][0];
-    assert_eq!(s["fresh"], false, "{s}");
+    let snap = snapshot(&out);
+    let s = &snap.sources[0];
+    assert!(s.stale, "{s:?}");
     assert!(
-        s["last_error"].as_str().is_some_and(|e| !e.is_empty()),
-        "{s}"
+        s.last_error.as_deref().is_some_and(|e| !e.is_empty()),
+        "{s:?}"
     );
 }
 

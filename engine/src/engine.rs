@@ -1,11 +1,12 @@
-//! The engine loop: collect from every source, analyse, publish a snapshot.
+//! The engine: collect from every source, analyse, one snapshot per cycle.
 
+use crate::incidents::IncidentEvent;
 use analytics::model::Snapshot;
 use analytics::{Analyzer, AnalyzerConfig};
 use collector::{Collector, CollectorOptions};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::broadcast;
 
 /// Errors of one engine cycle.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,9 @@ impl EngineConfig {
     }
 }
 
+/// Incident events a slow subscriber may fall behind by before it loses the oldest.
+pub const INCIDENT_EVENTS_BUFFER: usize = 256;
+
 /// Collector + analyzer, stepped one cycle at a time.
 #[derive(Debug)]
 pub struct Engine {
@@ -64,6 +68,8 @@ pub struct Engine {
     analyzer: Analyzer,
     /// When recording: the change events of the last observation.
     recorded_changes: Option<Vec<collector::model::ChangeEvent>>,
+    /// Incident events, sent by the engine loop ([`crate::cycles::drive`]).
+    pub(crate) incidents: broadcast::Sender<IncidentEvent>,
 }
 
 impl Engine {
@@ -72,6 +78,7 @@ impl Engine {
             collector: Collector::new(cfg.scrape.clone(), cfg.collector),
             enrichers: Vec::new(),
             recorded_changes: None,
+            incidents: broadcast::channel(INCIDENT_EVENTS_BUFFER).0,
             analyzer: Analyzer::new(cfg.analyzer).with_rules(cfg.rules.clone(), cfg.slos.clone()),
         }
     }
@@ -118,6 +125,21 @@ impl Engine {
         }
     }
 
+    /// Go on as `fresh` (a replay seeking back starts again from its first cycle); the
+    /// subscribers of incident events stay subscribed.
+    pub fn restart_with(&mut self, fresh: Engine) {
+        let incidents = self.incidents.clone();
+        *self = fresh;
+        self.incidents = incidents;
+    }
+
+    /// Incident events (opened, updated, escalated, resolved) from every cycle the engine loop
+    /// runs from now on. A subscriber that falls more than a few hundred events behind loses
+    /// the oldest (`RecvError::Lagged`).
+    pub fn subscribe_incidents(&self) -> broadcast::Receiver<IncidentEvent> {
+        self.incidents.subscribe()
+    }
+
     /// Incidents opened since the engine started.
     pub fn incidents_opened(&self) -> u64 {
         self.analyzer.incidents_opened()
@@ -130,25 +152,4 @@ pub fn wall_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// Run the engine on the wall clock until every receiver of `tx` is gone. A cycle that fails
-/// is logged and the loop goes on; a slow source only delays its own data (timeouts).
-pub async fn run(mut engine: Engine, interval: Duration, tx: watch::Sender<Arc<Snapshot>>) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tick.tick().await;
-        if tx.is_closed() {
-            return;
-        }
-        match engine.cycle(wall_ms()).await {
-            Ok(snap) => {
-                if tx.send(snap).is_err() {
-                    return;
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "engine cycle failed"),
-        }
-    }
 }

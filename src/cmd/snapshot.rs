@@ -4,18 +4,22 @@
 //! Exit codes: 0 when it ran, 1 on bad arguments or a failure of opscope itself, 2 when every
 //! source failed (each one with its reason on stderr), so scripts and CI can branch on it.
 
-use crate::sources::{self, SourceArgs, SourcePlan};
+use crate::sources::{self, SourceArgs};
 use analytics::model::{EntityHealth, Health, Incident, IncidentStatus, Snapshot};
 use anyhow::{Context, Result};
 use clap::Args;
-use collector::model::{Edge, EdgeKind, EntityId, SignalKind, SourceStatus};
-use opscope::engine;
+use collector::model::{EdgeKind, EntityId, SignalKind, SourceStatus};
+use opscope_engine::cycles::{Driver, Flow, WallClock, drive};
+use opscope_engine::sources::SourcePlan;
+use opscope_engine::{Engine, EngineError};
 use opscope_layout::phrase::{remediation_title, remediation_why};
 use opscope_layout::{Describe, FormatValue};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::MissedTickBehavior;
 
 /// Exit code when every source failed.
 pub const EXIT_SOURCES_FAILED: i32 = 2;
@@ -29,8 +33,9 @@ pub struct SnapshotArgs {
     /// Without it: two cycles one interval apart, since rates need two scrapes
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     wait: Option<Duration>,
-    /// One JSON document instead of text: {"ts_ms", "cycles", "sources", "entities", "edges",
-    /// "signals", "incidents", "slos", "alerts", "burn_alerts", "changes", "edge_health", "collector"}
+    /// The snapshot as one JSON document instead of text: the same document as the HTTP API's
+    /// `GET /api/v1/snapshot` ({"cycle", "ts_ms", "topology", "entities", "incidents",
+    /// "sources", "changes", "alerts", "slos", "burn_alerts", "collector", "edge_health"})
     #[arg(long)]
     json: bool,
 }
@@ -45,16 +50,14 @@ fn cycles(wait: Option<Duration>, interval: Duration) -> u32 {
 
 /// Run `opscope snapshot`. Returns normally after printing (exit 0); exits the process with
 /// [`EXIT_SOURCES_FAILED`] when every source failed.
-pub fn run(a: SnapshotArgs, config: &opscope_config::Config) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+pub fn run(a: SnapshotArgs, config: Option<&Path>) -> Result<()> {
+    super::init_logs(false)?;
+    let config = &super::load_config(config)?;
+    let rt = super::runtime()?;
     let (snap, cycles) = if let Some(path) = &a.sources.replay {
         // The whole recording, as fast as it computes; the state at its end.
-        let (replay, cfg) = crate::load_replay(path, config)?;
-        let bar = crate::progress_bar(replay.times().len() as u64, "replaying", " cycles");
+        let (replay, cfg) = super::load_replay(path, config)?;
+        let bar = super::progress_bar(replay.times().len() as u64, "replaying", " cycles");
         let snap = rt
             .block_on(replay.run_to_end_with(&cfg, &|done, _| bar.set_position(done as u64)))
             .context("replaying the recording")?;
@@ -69,10 +72,7 @@ pub fn run(a: SnapshotArgs, config: &opscope_config::Config) -> Result<()> {
     };
     rt.shutdown_timeout(Duration::from_secs(1));
     let text = if a.json {
-        let doc = JsonReport::new(&snap, cycles);
-        let mut t = serde_json::to_string_pretty(&doc).context("encoding the snapshot")?;
-        t.push('\n');
-        t
+        json_document(&snap)?
     } else {
         render_text(&snap, cycles)
     };
@@ -103,37 +103,68 @@ async fn collect(
     cycles: u32,
     config: &opscope_config::Config,
     waiting: bool,
-) -> Result<(std::sync::Arc<Snapshot>, u32)> {
+) -> Result<(Arc<Snapshot>, u32)> {
     let started = sources::start(plan, config).await?;
     let (mut engine, server) = (started.engine, started.sim);
-    let mut tick = tokio::time::interval(plan.interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last = None;
-    let mut done = 0;
-    for n in 0..cycles {
-        tick.tick().await;
-        let snap = engine
-            .cycle(engine::wall_ms())
-            .await
-            .context("engine cycle")?;
-        done = n + 1;
-        tracing::debug!(cycle = done, "snapshot cycle done");
+    let mut driver = Collect {
+        clock: WallClock::new(plan.interval, MissedTickBehavior::Delay),
+        cycles,
+        done: 0,
+        waiting,
+        last: None,
+    };
+    let result = drive(&mut engine, &mut driver).await;
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
+    result?;
+    let snap = driver.last.context("no engine cycle ran")?;
+    Ok((snap, driver.done))
+}
+
+/// `snapshot`'s cycles: `cycles` of them on the wall clock, fewer when nothing answers.
+struct Collect {
+    clock: WallClock,
+    cycles: u32,
+    done: u32,
+    /// `--wait` given: go on even when nothing answered.
+    waiting: bool,
+    last: Option<Arc<Snapshot>>,
+}
+
+impl Driver for Collect {
+    type Error = anyhow::Error;
+
+    async fn next(&mut self, _: &mut Engine) -> Result<Option<i64>> {
+        if self.done >= self.cycles {
+            return Ok(None);
+        }
+        Ok(Some(self.clock.tick().await))
+    }
+
+    fn cycled(&mut self, _: &Engine, _: i64, snap: Arc<Snapshot>) -> Result<Flow> {
+        self.done += 1;
+        tracing::debug!(cycle = self.done, "snapshot cycle done");
         // Nothing answered the first time: without --wait there is no point in waiting.
-        let give_up = !waiting
+        let give_up = !self.waiting
             && snap
                 .sources
                 .iter()
                 .all(|s| s.stale && s.last_success_ms.is_none());
-        last = Some(snap);
-        if give_up {
-            break;
-        }
+        self.last = Some(snap);
+        Ok(if give_up { Flow::Stop } else { Flow::Continue })
     }
-    if let Some(s) = server {
-        s.shutdown().await;
+
+    fn failed(&mut self, error: EngineError) -> Result<Flow> {
+        Err(anyhow::Error::new(error).context("engine cycle"))
     }
-    let snap = last.context("no engine cycle ran")?;
-    Ok((snap, done))
+}
+
+/// The `--json` document: the snapshot serialized as the HTTP API serializes it (indented).
+fn json_document(snap: &Snapshot) -> Result<String> {
+    let mut t = serde_json::to_string_pretty(snap).context("encoding the snapshot")?;
+    t.push('\n');
+    Ok(t)
 }
 
 /// When every source's last attempt failed: one line per source with its reason.
@@ -165,80 +196,6 @@ fn signal_counts(entities: &[EntityHealth]) -> BTreeMap<SignalKind, usize> {
         }
     }
     m
-}
-
-/// One entity in the JSON document: its id, health and newest signal values by kind.
-#[derive(Serialize)]
-struct JsonEntity<'a> {
-    kind: &'static str,
-    namespace: &'a str,
-    name: &'a str,
-    health: Health,
-    signals: BTreeMap<SignalKind, f64>,
-}
-
-/// One source in the JSON document: the collector's status plus a `fresh` flag.
-#[derive(Serialize)]
-struct JsonSource<'a> {
-    fresh: bool,
-    #[serde(flatten)]
-    status: &'a SourceStatus,
-}
-
-/// The `--json` document. Field names are stable.
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    ts_ms: i64,
-    cycles: u32,
-    sources: Vec<JsonSource<'a>>,
-    entities: Vec<JsonEntity<'a>>,
-    edges: &'a [Edge],
-    signals: BTreeMap<SignalKind, usize>,
-    incidents: &'a [Incident],
-    slos: &'a [analytics::slo::SloStatus],
-    alerts: &'a [analytics::rules::Alert],
-    burn_alerts: &'a [analytics::slo::BurnAlert],
-    changes: &'a [collector::model::ChangeEvent],
-    collector: &'a collector::model::CollectorStats,
-    /// Health of produces/consumes edges from their backlog.
-    edge_health: &'a [analytics::model::EdgeHealth],
-}
-
-impl<'a> JsonReport<'a> {
-    fn new(s: &'a Snapshot, cycles: u32) -> Self {
-        Self {
-            ts_ms: s.ts_ms,
-            cycles,
-            sources: s
-                .sources
-                .iter()
-                .map(|status| JsonSource {
-                    fresh: !status.stale,
-                    status,
-                })
-                .collect(),
-            entities: s
-                .entities
-                .iter()
-                .map(|e| JsonEntity {
-                    kind: e.entity.kind.as_str(),
-                    namespace: &e.entity.namespace,
-                    name: &e.entity.name,
-                    health: e.health,
-                    signals: e.signals.iter().copied().collect(),
-                })
-                .collect(),
-            edges: &s.topology.edges,
-            signals: signal_counts(&s.entities),
-            incidents: &s.incidents,
-            slos: &s.slos,
-            alerts: &s.alerts,
-            burn_alerts: &s.burn_alerts,
-            changes: &s.changes,
-            collector: &s.collector,
-            edge_health: &s.edge_health,
-        }
-    }
 }
 
 fn health_str(h: Health) -> &'static str {
@@ -499,6 +456,7 @@ fn render_text(s: &Snapshot, cycles: u32) -> String {
 mod tests {
     use super::*;
     use analytics::model::{Cause, Evidence, Remediation, Severity};
+    use collector::model::Edge;
 
     fn status(name: &str, stale: bool, err: Option<&str>) -> SourceStatus {
         SourceStatus {
@@ -605,31 +563,32 @@ mod tests {
     }
 
     #[test]
-    fn json_has_stable_top_level_fields() {
+    fn json_is_the_snapshot_document() {
         let snap = snapshot();
-        let v = serde_json::to_value(JsonReport::new(&snap, 2)).expect("encodes");
+        let text = json_document(&snap).expect("encodes");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         for k in [
+            "cycle",
             "ts_ms",
-            "cycles",
-            "sources",
+            "topology",
             "entities",
-            "edges",
-            "signals",
             "incidents",
-            "slos",
+            "sources",
+            "changes",
             "alerts",
+            "slos",
+            "burn_alerts",
             "collector",
+            "edge_health",
         ] {
             assert!(v.get(k).is_some(), "missing {k}: {v}");
         }
-        assert_eq!(v["signals"]["request_rate"], 2);
-        assert_eq!(v["signals"]["latency_p99"], 1);
-        assert_eq!(v["entities"][0]["name"], "checkoutservice");
-        assert_eq!(v["entities"][0]["health"], "critical");
-        assert_eq!(v["entities"][0]["signals"]["latency_p99"], 1500.0);
-        assert_eq!(v["edges"][0]["kind"], "calls");
-        assert_eq!(v["sources"][0]["fresh"], true);
-        assert_eq!(v["sources"][0]["samples"], 42);
+        assert_eq!(v, serde_json::to_value(&snap).expect("encodes"));
+        let back: Snapshot = serde_json::from_str(&text).expect("decodes as a Snapshot");
+        assert_eq!(back, snap);
+        assert_eq!(v["entities"][0]["entity"]["name"], "checkoutservice");
+        assert_eq!(v["topology"]["edges"][0]["kind"], "calls");
+        assert_eq!(v["sources"][0]["stale"], false);
     }
 
     #[test]

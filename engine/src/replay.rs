@@ -3,17 +3,18 @@
 //! and seek. The engine replays the recorded samples at their recorded times, so detection,
 //! incidents and ranking come out as they did live.
 
+use crate::cycles::{Driver, Flow, drive};
 use crate::engine::{Engine, EngineConfig, EngineError};
 use analytics::model::Snapshot;
 use collector::model::{ChangeEvent, SourceStatus};
 use collector::observe::{Observation, change_is_recent};
 use collector::record::{self, Cycle, RecordError};
 use collector::source::{Enricher, PullFuture, PullSource};
+use opscope_model::{ReplayCommand, ReplayStatus};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tui::replay::{ReplayCommand, ReplayStatus};
 
 /// Slowest and fastest replay speeds.
 pub const SPEED_RANGE: (f64, f64) = (0.125, 1024.0);
@@ -127,13 +128,14 @@ impl Replay {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Arc<Snapshot>, ReplayError> {
         let mut engine = self.engine(cfg);
-        let mut last = Arc::new(Snapshot::default());
-        let times = self.times();
-        for (i, t) in times.iter().enumerate() {
-            last = engine.cycle(*t).await?;
-            progress(i + 1, times.len());
-        }
-        Ok(last)
+        let mut driver = ToEnd {
+            times: self.times(),
+            done: 0,
+            last: Arc::new(Snapshot::default()),
+            progress,
+        };
+        drive(&mut engine, &mut driver).await?;
+        Ok(driver.last)
     }
 
     /// Play the recording: publish each cycle's snapshot on `tx`, `speed` times faster than
@@ -145,36 +147,89 @@ impl Replay {
         speed: f64,
         tx: watch::Sender<Arc<Snapshot>>,
         status: watch::Sender<ReplayStatus>,
-        mut commands: mpsc::UnboundedReceiver<ReplayCommand>,
+        commands: mpsc::UnboundedReceiver<ReplayCommand>,
     ) -> Result<(), ReplayError> {
         let times = self.times();
         let (start_ms, end_ms) = (times[0], times[times.len() - 1]);
-        let mut st = ReplayStatus {
-            start_ms,
-            end_ms,
-            position_ms: start_ms,
-            speed: speed.clamp(SPEED_RANGE.0, SPEED_RANGE.1),
-            paused: false,
-            finished: false,
+        let mut player = Player {
+            replay: self,
+            cfg,
+            times,
+            next: 0,
+            run_now: true,
+            st: ReplayStatus {
+                start_ms,
+                end_ms,
+                position_ms: start_ms,
+                speed: speed.clamp(SPEED_RANGE.0, SPEED_RANGE.1),
+                paused: false,
+                finished: false,
+            },
+            tx,
+            status,
+            commands,
         };
         let mut engine = self.engine(cfg);
-        // Index of the next cycle to run.
-        let mut next = 0usize;
+        drive(&mut engine, &mut player).await
+    }
+}
+
+/// Every recorded cycle, as fast as it computes.
+struct ToEnd<'a> {
+    times: Vec<i64>,
+    done: usize,
+    last: Arc<Snapshot>,
+    progress: &'a (dyn Fn(usize, usize) + Sync),
+}
+
+impl Driver for ToEnd<'_> {
+    type Error = ReplayError;
+
+    async fn next(&mut self, _: &mut Engine) -> Result<Option<i64>, ReplayError> {
+        Ok(self.times.get(self.done).copied())
+    }
+
+    fn cycled(&mut self, _: &Engine, _: i64, snap: Arc<Snapshot>) -> Result<Flow, ReplayError> {
+        self.done += 1;
+        self.last = snap;
+        (self.progress)(self.done, self.times.len());
+        Ok(Flow::Continue)
+    }
+}
+
+/// The recorded cycles at their recorded pace times the speed, steered by commands.
+struct Player<'a> {
+    replay: &'a Replay,
+    cfg: &'a EngineConfig,
+    times: Vec<i64>,
+    /// Index of the next cycle to run.
+    next: usize,
+    /// Run the next cycle without waiting (at the start, after a wait or a command).
+    run_now: bool,
+    st: ReplayStatus,
+    tx: watch::Sender<Arc<Snapshot>>,
+    status: watch::Sender<ReplayStatus>,
+    commands: mpsc::UnboundedReceiver<ReplayCommand>,
+}
+
+impl Driver for Player<'_> {
+    type Error = ReplayError;
+
+    async fn next(&mut self, engine: &mut Engine) -> Result<Option<i64>, ReplayError> {
         loop {
-            if tx.is_closed() {
-                return Ok(());
+            if self.run_now {
+                if self.tx.is_closed() {
+                    return Ok(None);
+                }
+                if self.next < self.times.len() && !self.st.paused {
+                    self.run_now = false;
+                    return Ok(Some(self.times[self.next]));
+                }
             }
-            if next < times.len() && !st.paused {
-                let snap = engine.cycle(times[next]).await?;
-                st.position_ms = times[next];
-                next += 1;
-                st.finished = next == times.len();
-                let _ = tx.send(snap);
-                let _ = status.send(st);
-            }
-            let wait = match times.get(next) {
-                Some(&t) if !st.paused => {
-                    let ms = (t - st.position_ms).max(0) as f64 / st.speed;
+            self.run_now = true;
+            let wait = match self.times.get(self.next) {
+                Some(&t) if !self.st.paused => {
+                    let ms = (t - self.st.position_ms).max(0) as f64 / self.st.speed;
                     Some(Duration::from_millis(ms as u64))
                 }
                 _ => None,
@@ -182,45 +237,62 @@ impl Replay {
             let cmd = match wait {
                 Some(w) => tokio::select! {
                     _ = tokio::time::sleep(w) => continue,
-                    c = commands.recv() => c,
+                    c = self.commands.recv() => c,
                 },
-                None => commands.recv().await,
+                None => self.commands.recv().await,
             };
             let Some(cmd) = cmd else {
                 // Nobody can steer any more: finish playing, then stop.
-                if next >= times.len() {
-                    return Ok(());
+                if self.next >= self.times.len() {
+                    return Ok(None);
                 }
                 continue;
             };
             match cmd {
-                ReplayCommand::TogglePause => st.paused = !st.paused,
+                ReplayCommand::TogglePause => self.st.paused = !self.st.paused,
                 ReplayCommand::Speed(f) => {
-                    st.speed = (st.speed * f).clamp(SPEED_RANGE.0, SPEED_RANGE.1);
+                    self.st.speed = (self.st.speed * f).clamp(SPEED_RANGE.0, SPEED_RANGE.1);
                 }
                 ReplayCommand::Seek(delta) => {
-                    let target = (st.position_ms + delta).clamp(start_ms, end_ms);
+                    let target =
+                        (self.st.position_ms + delta).clamp(self.st.start_ms, self.st.end_ms);
                     // The last cycle at or before the target.
-                    let idx = times.partition_point(|&t| t <= target).saturating_sub(1);
-                    if idx + 1 < next {
+                    let idx = self
+                        .times
+                        .partition_point(|&t| t <= target)
+                        .saturating_sub(1);
+                    if idx + 1 < self.next {
                         // Back: detectors are stateful, so run again from the start.
-                        engine = self.engine(cfg);
-                        next = 0;
+                        engine.restart_with(self.replay.engine(self.cfg));
+                        self.next = 0;
                     }
-                    let mut snap = None;
-                    while next <= idx {
-                        snap = Some(engine.cycle(times[next]).await?);
-                        next += 1;
-                    }
-                    if let Some(s) = snap {
-                        st.position_ms = times[next - 1];
-                        st.finished = next == times.len();
-                        let _ = tx.send(s);
+                    if self.next <= idx {
+                        // Catch up unseen, then show the target cycle (and go on from there).
+                        while self.next < idx {
+                            engine.cycle(self.times[self.next]).await?;
+                            self.next += 1;
+                        }
+                        self.run_now = true;
+                        return Ok(Some(self.times[idx]));
                     }
                 }
             }
-            let _ = status.send(st);
+            let _ = self.status.send(self.st);
         }
+    }
+
+    fn cycled(
+        &mut self,
+        _: &Engine,
+        now_ms: i64,
+        snap: Arc<Snapshot>,
+    ) -> Result<Flow, ReplayError> {
+        self.st.position_ms = now_ms;
+        self.next += 1;
+        self.st.finished = self.next == self.times.len();
+        let _ = self.tx.send(snap);
+        let _ = self.status.send(self.st);
+        Ok(Flow::Continue)
     }
 }
 

@@ -94,7 +94,7 @@ mod tests {
             "OPSCOPE_API_TOKEN" => Some("a-long-enough-api-token".to_owned()),
             _ => None,
         };
-        let (out, ok) = check_text("ex.toml", include_str!("../config/example.toml"), &env);
+        let (out, ok) = check_text("ex.toml", include_str!("../../config/example.toml"), &env);
         assert!(ok);
         assert!(out.problems.is_empty(), "{:?}", out.problems);
         assert_eq!(
