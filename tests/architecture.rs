@@ -72,8 +72,8 @@ const RULES: &[Rule] = &[
     Rule {
         name: "layout-is-model-and-serde-only",
         packages: &["opscope-layout"],
-        limit: Limit::Only(&[SERDE, &["opscope-model"]]),
-        why: "the layout runs in the wasm front end too: it may use the read model and serde only",
+        limit: Limit::Only(&[SERDE, &["opscope-model", "unicode-width"]]),
+        why: "the layout runs in the wasm front end too: it may use the read model, serde and unicode-width (label widths) only",
     },
     Rule {
         name: "front-ends-stay-off-the-engine-side",

@@ -4,7 +4,8 @@
 //! `wasm32-unknown-unknown`), the chat notifiers and the JSON API all read one contract:
 //! identities and topology ([`entity`]), signal kinds with their units ([`signal`]), change
 //! events ([`change`]), findings ([`incident`]: anomalies, incidents, causes with structured
-//! evidence, remediation), alerts and SLOs ([`alert`]), source freshness ([`source`]) and the
+//! evidence, remediation), alerts and SLOs ([`alert`]), source freshness ([`source`]), replay
+//! commands ([`replay`]), incident events for subscribers such as ChatOps ([`event`]) and the
 //! [`Snapshot`] that holds them all, published after every engine cycle. Words for people are
 //! made from these values by `opscope-layout`, never stored here.
 //!
@@ -17,6 +18,7 @@
 pub mod alert;
 pub mod change;
 pub mod entity;
+pub mod event;
 pub mod incident;
 pub mod replay;
 pub mod signal;
@@ -29,6 +31,7 @@ pub use alert::{
 };
 pub use change::{ChangeEvent, ChangeKind};
 pub use entity::{Edge, EdgeKind, EntityId, EntityKind, Topology};
+pub use event::IncidentEvent;
 pub use incident::{
     Action, Anomaly, Cause, Direction, Evidence, Health, Incident, IncidentStatus, Remediation,
     Severity, TimelineEntry,
