@@ -723,7 +723,7 @@ fn redis_exporter_gives_a_datastore_with_connections_ops_and_memory() {
     );
     let url = format!("http://{listen}/metrics");
     let snap = opscope_snapshot(&["--scrape", &url, "--interval", "2s"]);
-    let e = entity_named(&snap, EntityKind::Datastore, "redis@:6379");
+    let e = entity_named(&snap, EntityKind::Datastore, &format!("redis@{listen}"));
     assert_eq!(value(e, SignalKind::ServiceDown), Some(0.0), "{e:?}");
     assert!(
         value(e, SignalKind::Connections).is_some_and(|c| c >= 1.0),
@@ -761,7 +761,7 @@ fn postgres_exporter_gives_a_datastore_with_connections_and_transactions() {
     );
     let url = format!("http://{listen}/metrics");
     let snap = opscope_snapshot(&["--scrape", &url, "--interval", "2s"]);
-    let e = entity_named(&snap, EntityKind::Datastore, "postgres@127.0.0.1:5432");
+    let e = entity_named(&snap, EntityKind::Datastore, &format!("postgres@{listen}"));
     assert_eq!(value(e, SignalKind::ServiceDown), Some(0.0), "{e:?}");
     // The exporter's own session is a backend.
     assert!(

@@ -5,7 +5,7 @@
 //! ([`crate::cycles::drive`]) sends them on a `tokio::sync::broadcast` channel
 //! ([`crate::Engine::subscribe_incidents`]).
 
-use analytics::model::{Incident, IncidentStatus, Severity, Snapshot};
+use analytics::model::{Incident, IncidentStatus, Snapshot};
 use collector::model::EntityId;
 
 pub use opscope_model::IncidentEvent;
@@ -79,7 +79,7 @@ pub fn incident_events(prev: &Snapshot, next: &Snapshot) -> Vec<IncidentEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use analytics::model::{Cause, Incident};
+    use analytics::model::{Cause, Incident, Severity};
     use collector::model::SignalKind;
 
     fn cause(name: &str) -> Cause {
