@@ -532,7 +532,9 @@ mod tests {
                     action: opscope_model::Action::ReadLogs {
                         workload: EntityId::workload("shop", "checkoutservice"),
                     },
-                    command: Some("kubectl rollout undo deployment/checkoutservice".to_owned()),
+                    command: Some(
+                        "kubectl logs -n shop deploy/checkoutservice --since=15m".to_owned(),
+                    ),
                 }],
             }],
             sources: vec![status("http://a/metrics", false, None)],
@@ -556,8 +558,14 @@ mod tests {
         );
         assert!(t.contains("INC-7"), "{t}");
         assert!(t.contains("confidence 80%"), "{t}");
-        assert!(t.contains("p99 1.50 s, usually 200 ms"), "{t}");
-        assert!(t.contains("$ kubectl rollout undo"), "{t}");
+        assert!(
+            t.contains("latency p99 x7.5 (200 ms -> 1.50 s) since"),
+            "{t}"
+        );
+        assert!(
+            t.contains("$ kubectl logs -n shop deploy/checkoutservice"),
+            "{t}"
+        );
         assert!(t.contains("fresh  http://a/metrics  42 samples"), "{t}");
         assert!(t.contains("INCIDENTS (1 open)"), "{t}");
     }
