@@ -19,22 +19,20 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use collector::observe::{CHANGE_LOOKBACK_MS, Observation, change_is_recent};
-use collector::source::Enricher;
+use collector::observe::CHANGE_LOOKBACK_MS;
+pub use collector::sources::annotations::{AnnotationFeed, Annotations, MAX_ANNOTATIONS};
 use opscope_layout::Describe;
 use opscope_model::Snapshot;
-use opscope_model::{ChangeEvent, ChangeKind, EntityId, SourceStatus};
+use opscope_model::{ChangeEvent, ChangeKind, EntityId};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use tokio::sync::{oneshot, watch};
 
 /// Largest annotation request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest annotation text.
 pub const MAX_TEXT_CHARS: usize = 500;
-/// Annotations kept (the oldest go first).
-pub const MAX_ANNOTATIONS: usize = 10_000;
 
 /// Errors of the web server.
 #[derive(Debug, thiserror::Error)]
@@ -47,74 +45,6 @@ pub enum WebError {
     },
     #[error("refusing to listen on {0} without a token: set one, or bind 127.0.0.1")]
     NoToken(SocketAddr),
-}
-
-/// Change events posted through the API, shared between the server and the engine.
-#[derive(Debug, Clone, Default)]
-pub struct Annotations {
-    inner: Arc<Mutex<Vec<ChangeEvent>>>,
-}
-
-impl Annotations {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<ChangeEvent>> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Add one, dropping the oldest past [`MAX_ANNOTATIONS`].
-    pub fn push(&self, e: ChangeEvent) {
-        let mut v = self.lock();
-        v.push(e);
-        v.sort();
-        if v.len() > MAX_ANNOTATIONS {
-            let extra = v.len() - MAX_ANNOTATIONS;
-            v.drain(..extra);
-        }
-    }
-
-    /// Every annotation held, oldest first.
-    pub fn all(&self) -> Vec<ChangeEvent> {
-        self.lock().clone()
-    }
-
-    /// The engine's end: an [`Enricher`] that adds the annotations to every observation.
-    pub fn feed(&self) -> AnnotationFeed {
-        AnnotationFeed {
-            annotations: self.clone(),
-            last_ms: None,
-        }
-    }
-}
-
-/// Adds posted annotations to observations, for as long as rollouts are shown.
-#[derive(Debug)]
-pub struct AnnotationFeed {
-    annotations: Annotations,
-    last_ms: Option<i64>,
-}
-
-impl Enricher for AnnotationFeed {
-    fn enrich(&mut self, obs: &mut Observation, now_ms: i64) {
-        self.last_ms = Some(now_ms);
-        let visible: Vec<ChangeEvent> = self
-            .annotations
-            .lock()
-            .iter()
-            .filter(|c| change_is_recent(c.ts_ms, now_ms))
-            .cloned()
-            .collect();
-        obs.add_changes(visible);
-    }
-
-    fn status(&self) -> SourceStatus {
-        SourceStatus {
-            name: "annotations API".to_owned(),
-            last_success_ms: self.last_ms,
-            stale: false,
-            last_error: None,
-            samples: self.annotations.lock().len(),
-            duration_ms: 0,
-        }
-    }
 }
 
 /// A posted annotation.
@@ -367,23 +297,5 @@ mod tests {
         assert!(same(b"secret", b"secret"));
         assert!(!same(b"secret", b"secreT"));
         assert!(!same(b"secret", b"secret2"));
-    }
-
-    #[test]
-    fn the_feed_adds_recent_annotations_once() {
-        let a = Annotations::default();
-        let now = 1_700_000_000_000;
-        let ev = req("cart", "deploy").into_event(now).unwrap();
-        a.push(ev.clone());
-        let mut feed = a.feed();
-        let mut obs = Observation {
-            changes: vec![ev.clone()],
-            ..Observation::default()
-        };
-        feed.enrich(&mut obs, now + 1000);
-        assert_eq!(obs.changes, vec![ev]);
-        let mut later = Observation::default();
-        feed.enrich(&mut later, now + CHANGE_LOOKBACK_MS + 1000);
-        assert!(later.changes.is_empty());
     }
 }

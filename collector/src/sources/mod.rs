@@ -7,6 +7,7 @@
 //! anything that adds inventory or change events to an observation (the Kubernetes API)
 //! implements [`Enricher`].
 
+pub mod annotations;
 pub mod nats;
 pub mod promql;
 pub mod rabbitmq;
