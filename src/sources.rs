@@ -27,6 +27,11 @@ pub struct SourceArgs {
     /// 4 x --interval, at least 1m)
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub prometheus_window: Option<Duration>,
+    /// How much of --prometheus's history the first cycle reads, so that the detectors start
+    /// warm (an opscope started during an outage does not learn it as normal); default 30m,
+    /// 0 turns it off
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub warm_start: Option<Duration>,
     /// A NATS server's monitoring port (`http://host:8222`): /varz, /connz and /jsz
     /// (JetStream streams and consumers) (repeatable)
     #[arg(long = "nats", value_name = "URL")]
@@ -63,7 +68,7 @@ pub struct SourceArgs {
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub interval: Option<Duration>,
     /// Replay a recording (`opscope record`) instead of watching live sources
-    #[arg(long, value_name = "FILE.parquet", conflicts_with_all = ["scrape", "prometheus", "nats", "rabbitmq_api", "kube", "kube_url", "sim", "scenario", "fault_after", "interval"])]
+    #[arg(long, value_name = "FILE.parquet", conflicts_with_all = ["scrape", "prometheus", "nats", "rabbitmq_api", "kube", "kube_url", "sim", "scenario", "fault_after", "interval", "warm_start"])]
     pub replay: Option<std::path::PathBuf>,
     /// Replay speed: recorded time per wall-clock time (1 = as recorded); `+`/`-` change it in
     /// the console
@@ -78,6 +83,7 @@ impl SourceArgs {
             scrape: self.scrape.clone(),
             prometheus: self.prometheus.clone(),
             prometheus_window: self.prometheus_window,
+            warm_start: self.warm_start,
             nats: self.nats.clone(),
             rabbitmq_api: self.rabbitmq_api.clone(),
             kube: self.kube.clone(),

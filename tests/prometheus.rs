@@ -299,3 +299,118 @@ async fn promql_source_matches_direct_scraping_topology_and_top_cause() {
     drop(prom);
     server.shutdown().await;
 }
+
+/// Warm start, end to end: Prometheus scrapes the simulator through a fault-free baseline and
+/// then two minutes of a latency fault; only then does opscope start. With the warm start it
+/// reads the server's history first and reports the incident, ranked on paymentservice, on its
+/// first cycles, with the onset at the fault's start. The same engine without the warm start
+/// learns the outage as normal and raises nothing about it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_two_minutes_into_an_outage_it_warms_up_from_the_servers_history() {
+    // Prometheus first needs one rate window (15.5 s) of samples; then the detectors want a
+    // fault-free baseline of at least their warm-up (a few dozen 2 s cycles).
+    let baseline = Duration::from_secs(100);
+    let into_fault = Duration::from_secs(120);
+    let start_ms = wall_ms();
+    let fault_at_ms = start_ms + baseline.as_millis() as i64;
+    let sim = fixtures::Simulator::new(fixtures::SimConfig {
+        scenario: "latency".into(),
+        seed: 5,
+        start_ms,
+        fault_after_ms: baseline.as_millis() as i64,
+        fault_duration_ms: 900_000,
+    })
+    .expect("sim");
+    let server = fixtures::serve(
+        sim,
+        fixtures::Clock::Real,
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("serve");
+    let prom = start_prometheus(&server.addr.to_string()).await;
+    let wait_ms = fault_at_ms + into_fault.as_millis() as i64 - wall_ms();
+    tokio::time::sleep(Duration::from_millis(wait_ms.max(0) as u64)).await;
+
+    let interval = Duration::from_secs(2);
+    let engine_with = |warm: Duration| {
+        let mut cfg = EngineConfig::for_interval(Vec::new(), interval);
+        cfg.warm_start = warm;
+        let window = Duration::from_millis(cfg.collector.observe.rate_window_ms as u64);
+        let src = collector::promql::PromSource::new(
+            &prom.url,
+            window,
+            Duration::from_secs(2),
+            cfg.collector.observe,
+        )
+        .expect("prometheus source");
+        let mut e = Engine::new(&cfg);
+        e.add_source(std::sync::Arc::new(src));
+        e
+    };
+    let mut warm = engine_with(Duration::from_secs(600));
+    let mut cold = engine_with(Duration::ZERO);
+    let about_payment = |s: &analytics::model::Snapshot| {
+        s.open_incidents()
+            .find(|i| {
+                i.anomalies
+                    .iter()
+                    .any(|a| a.signal.entity.name == "paymentservice")
+            })
+            .cloned()
+    };
+    let mut found = None;
+    for _ in 0..3 {
+        let now = wall_ms();
+        let (w, c) = tokio::join!(warm.cycle(now), cold.cycle(now));
+        let (w, c) = (w.expect("warm cycle"), c.expect("cold cycle"));
+        assert!(
+            about_payment(&c).is_none(),
+            "the cold engine raised an incident about paymentservice at once: {:?}",
+            c.incidents
+        );
+        if found.is_none() {
+            found = about_payment(&w);
+        }
+        tokio::time::sleep(interval).await;
+    }
+    assert!(
+        warm.warm_cycles() > 60,
+        "warm start ran only {} past cycles",
+        warm.warm_cycles()
+    );
+    assert_eq!(cold.warm_cycles(), 0);
+    let inc = found.expect("the warm-started engine reports the outage on its first cycles");
+    assert_eq!(
+        inc.causes.first().map(|c| c.entity.name.as_str()),
+        Some("paymentservice"),
+        "top cause: {:?}",
+        inc.causes
+    );
+    let onset = inc
+        .anomalies
+        .iter()
+        .map(|a| a.onset_ms)
+        .min()
+        .expect("anomalies");
+    assert!(
+        (onset - fault_at_ms).abs() <= 30_000,
+        "onset {onset} is not at the fault's start {fault_at_ms}"
+    );
+
+    // As a user meets it: `opscope snapshot --prometheus URL` two minutes into the outage.
+    let snap = snapshot_json(vec!["--prometheus".into(), prom.url.clone()]).await;
+    let titles: Vec<String> = snap["incidents"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .filter(|i| i["status"] != "resolved")
+        .filter_map(|i| i["causes"][0]["entity"]["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        titles.iter().any(|t| t == "paymentservice"),
+        "snapshot --prometheus has no incident led by paymentservice: {titles:?}"
+    );
+    drop(prom);
+    server.shutdown().await;
+}

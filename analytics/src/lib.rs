@@ -324,6 +324,8 @@ impl Analyzer {
                 .collect(),
             collector: Default::default(),
             edge_health: backlog::edge_health(&obs.topology.edges),
+            // The engine knows when the detectors started; it sets this.
+            learning_until_ms: None,
         }
     }
 

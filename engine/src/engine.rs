@@ -28,7 +28,16 @@ pub struct EngineConfig {
     pub rules: Vec<opscope_config::Rule>,
     /// SLOs (from the config).
     pub slos: Vec<opscope_config::Slo>,
+    /// How far back the first cycle reads the history of sources that keep one (a
+    /// Prometheus-compatible server): the detectors learn from that span before the first live
+    /// cycle, so an engine started during an outage does not take the outage for normal. Zero
+    /// turns the warm start off.
+    pub warm_start: Duration,
 }
+
+/// Default [`EngineConfig::warm_start`]: 30 minutes, enough for every detector's warm-up at
+/// a 15 s interval.
+pub const WARM_START: Duration = Duration::from_secs(30 * 60);
 
 impl EngineConfig {
     /// Sensible settings for `interval`: the scrape timeout stays below the interval, and
@@ -52,6 +61,7 @@ impl EngineConfig {
             analyzer: AnalyzerConfig::default(),
             rules: Vec::new(),
             slos: Vec::new(),
+            warm_start: WARM_START,
         }
     }
 }
@@ -70,6 +80,17 @@ pub struct Engine {
     recorded_changes: Option<Vec<collector::model::ChangeEvent>>,
     /// Incident events, sent by the engine loop ([`crate::cycles::drive`]).
     pub(crate) incidents: broadcast::Sender<IncidentEvent>,
+    interval: Duration,
+    /// What the first cycle does first: read the sources' history (see
+    /// [`EngineConfig::warm_start`]); `None` once done.
+    warm_start: Option<Duration>,
+    /// Past cycles the warm start ran.
+    warm_cycles: usize,
+    /// When the detectors have learnt enough to judge (see [`Snapshot::learning_until_ms`]):
+    /// set by the first cycle, warm start included.
+    learning_until_ms: Option<i64>,
+    /// Cycles of data the detectors need before their first verdict.
+    warm_up_cycles: i64,
 }
 
 impl Engine {
@@ -80,6 +101,20 @@ impl Engine {
             recorded_changes: None,
             incidents: broadcast::channel(INCIDENT_EVENTS_BUFFER).0,
             analyzer: Analyzer::new(cfg.analyzer).with_rules(cfg.rules.clone(), cfg.slos.clone()),
+            interval: cfg.interval,
+            warm_start: (!cfg.warm_start.is_zero()).then_some(cfg.warm_start),
+            warm_cycles: 0,
+            learning_until_ms: None,
+            // Two collections before the first rate, then the detectors' own warm-up.
+            warm_up_cycles: cfg.analyzer.detector.min_history as i64 + 2,
+        }
+    }
+
+    /// Mark the time of the first data: the detectors are learning for the warm-up after it.
+    fn first_data(&mut self, ts_ms: i64) {
+        if self.learning_until_ms.is_none() {
+            let interval_ms = self.interval.as_millis() as i64;
+            self.learning_until_ms = Some(ts_ms + self.warm_up_cycles * interval_ms);
         }
     }
 
@@ -93,8 +128,12 @@ impl Engine {
         self.enrichers.push(e);
     }
 
-    /// Run one cycle for the moment `now_ms` (Unix ms; the wall clock, or a virtual one).
+    /// Run one cycle for the moment `now_ms` (Unix ms; the wall clock, or a virtual one). The
+    /// first cycle first runs the warm start (see [`EngineConfig::warm_start`]).
     pub async fn cycle(&mut self, now_ms: i64) -> Result<Arc<Snapshot>, EngineError> {
+        if let Some(span) = self.warm_start.take() {
+            self.warm_up(now_ms, span).await?;
+        }
         self.collector.collect(now_ms).await;
         let mut obs = self.collector.observe(now_ms)?;
         let mut sources = self.collector.sources().to_vec();
@@ -107,7 +146,46 @@ impl Engine {
         }
         let mut snap = self.analyzer.step(&obs, &sources);
         snap.collector = self.collector.stats();
+        self.first_data(now_ms);
+        snap.learning_until_ms = self.learning_until_ms.filter(|until| now_ms < *until);
         Ok(Arc::new(snap))
+    }
+
+    /// The warm start: the sources' history over `span` before `now_ms`, one past cycle per
+    /// interval, through the same signals and detectors as a live cycle (enrichers and
+    /// recording left out). Anomalies and incidents found in it stand, with their past onsets:
+    /// an engine started two minutes into an outage reports it on its first live cycle.
+    async fn warm_up(&mut self, now_ms: i64, span: Duration) -> Result<(), EngineError> {
+        let step_ms = (self.interval.as_millis() as i64).max(1000);
+        let from = now_ms - span.as_millis() as i64;
+        let steps = self
+            .collector
+            .history(from, now_ms - step_ms, step_ms)
+            .await;
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        for (ts, step) in &steps {
+            self.first_data(*ts);
+            self.collector.ingest_history(*ts, step);
+            let obs = self.collector.observe(*ts)?;
+            let sources = self.collector.sources().to_vec();
+            self.analyzer.step(&obs, &sources);
+        }
+        self.warm_cycles = steps.len();
+        tracing::info!(
+            cycles = steps.len(),
+            from_ms = steps.first().map_or(0, |s| s.0),
+            took_ms = started.elapsed().as_millis() as u64,
+            "warm start from the sources' history"
+        );
+        Ok(())
+    }
+
+    /// Past cycles the warm start ran (0: none, or no source keeps history).
+    pub fn warm_cycles(&self) -> usize {
+        self.warm_cycles
     }
 
     /// Keep what every source gives from now on, for [`Engine::recorded`].

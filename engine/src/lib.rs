@@ -23,5 +23,5 @@ pub mod replay;
 pub mod sources;
 
 pub use cycles::run;
-pub use engine::{Engine, EngineConfig, EngineError, wall_ms};
+pub use engine::{Engine, EngineConfig, EngineError, WARM_START, wall_ms};
 pub use incidents::{IncidentEvent, incident_events};

@@ -63,6 +63,9 @@ pub struct SourceRequest {
     pub prometheus: Option<String>,
     /// PromQL rate window (default: 4 x the interval, at least 1 min).
     pub prometheus_window: Option<Duration>,
+    /// History read before the first cycle from sources that keep one (default
+    /// [`crate::WARM_START`]; zero: none).
+    pub warm_start: Option<Duration>,
     /// NATS monitoring ports.
     pub nats: Vec<String>,
     /// RabbitMQ management APIs.
@@ -102,6 +105,8 @@ pub struct SourcePlan {
     pub rabbitmq_api: Vec<String>,
     pub kube: Option<kubesource::KubeOptions>,
     pub prometheus_window: Duration,
+    /// See [`EngineConfig::warm_start`].
+    pub warm_start: Duration,
     pub sim: Option<SimChoice>,
     pub interval: Duration,
 }
@@ -284,6 +289,7 @@ impl SourceRequest {
             rabbitmq_api,
             kube,
             prometheus_window,
+            warm_start: self.warm_start.unwrap_or(crate::WARM_START),
             sim,
             interval,
         })
@@ -343,6 +349,7 @@ pub async fn start(
     }
     let mut cfg = EngineConfig::for_interval(scrape, plan.interval);
     apply_limits(&mut cfg, config);
+    cfg.warm_start = plan.warm_start;
     let mut engine = Engine::new(&cfg);
     if let Some(url) = &plan.prometheus {
         let src = collector::promql::PromSource::new(

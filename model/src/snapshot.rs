@@ -77,6 +77,11 @@ pub struct Snapshot {
     /// Health of the `produces` / `consumes` edges that have a backlog.
     #[serde(default)]
     pub edge_health: Vec<EdgeHealth>,
+    /// The detectors are still learning what is normal, until this time (Unix ms): a quiet
+    /// console then means "not judged yet", not "healthy". Absent once they are warm (or warm
+    /// started from a metrics server's history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning_until_ms: Option<i64>,
 }
 
 impl Default for Snapshot {
@@ -95,6 +100,7 @@ impl Default for Snapshot {
             burn_alerts: Vec::new(),
             collector: CollectorStats::default(),
             edge_health: Vec::new(),
+            learning_until_ms: None,
         }
     }
 }

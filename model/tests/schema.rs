@@ -254,6 +254,7 @@ fn sample() -> Snapshot {
             backlog: 120.0,
             growth_per_s: Some(5.0),
         }],
+        learning_until_ms: Some(T + 45_000),
     }
 }
 

@@ -248,6 +248,13 @@ fn render_text(s: &Snapshot, cycles: u32) -> String {
         s.entities.len(),
         s.topology.edges.len()
     );
+    if let Some(until) = s.learning_until_ms {
+        let _ = writeln!(
+            o,
+            "  the detectors are still learning what is normal ({} left): no incident yet means not judged yet (--wait longer, or --prometheus for a warm start)",
+            opscope_layout::format::duration(until - s.ts_ms)
+        );
+    }
 
     let _ = writeln!(o, "\nSOURCES");
     for src in &s.sources {

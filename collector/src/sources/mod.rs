@@ -146,6 +146,12 @@ impl Samples {
 /// The future a [`PullSource`] returns.
 pub type PullFuture<'a> = Pin<Box<dyn Future<Output = Result<Samples, String>> + Send + 'a>>;
 
+/// What a source held at past moments, oldest first: one `(ts_ms, samples)` per step.
+pub type History = Vec<(i64, Samples)>;
+
+/// The future [`PullSource::history`] returns.
+pub type HistoryFuture<'a> = Pin<Box<dyn Future<Output = Result<History, String>> + Send + 'a>>;
+
 /// A source polled once per cycle. Errors are plain words for the operator ("cannot reach
 /// http://...: connection refused"); the collector marks the source stale with them and goes
 /// on. Implementations bound their own time (the collector also applies its timeout).
@@ -154,6 +160,13 @@ pub trait PullSource: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &str;
     /// Collect once, for the moment `now_ms`.
     fn pull(&self, now_ms: i64) -> PullFuture<'_>;
+    /// What this source would have given at every `step_ms` from `from_ms` to `to_ms`
+    /// (inclusive), for a source that keeps history (a metrics server); `None` for one that
+    /// only knows the present (a `/metrics` endpoint, a broker's monitoring port).
+    fn history(&self, from_ms: i64, to_ms: i64, step_ms: i64) -> Option<HistoryFuture<'_>> {
+        let _ = (from_ms, to_ms, step_ms);
+        None
+    }
 }
 
 /// A source that adds to an observation after it was computed from the frames: inventory

@@ -17,12 +17,19 @@
 //! `L` is every label the signals read of the family, so the local filters (e.g. "a real
 //! container, not the pod cgroup") still apply to the aggregated series. `W` is the source's
 //! rate window: a few of the server's scrape intervals (default 1 m).
+//!
+//! **History.** The server keeps what it scraped, so the source can answer for the past too
+//! ([`PullSource::history`]): the same queries as range queries (`query_range`, one per
+//! query over the whole span), split into one sample set per step. The engine feeds these to
+//! the detectors before its first live cycle (a warm start), so that opscope started during an
+//! outage does not learn the outage as normal.
 
 use super::scrape::error_chain;
-use super::{OwnedSample, PullFuture, PullSource, Samples};
+use super::{History, HistoryFuture, OwnedSample, PullFuture, PullSource, Samples};
 use crate::exposition::{MetricType, is_label_name, is_metric_name};
 use crate::signals::ObserveOptions;
 use prometheus_http_query::Client;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Why the Prometheus source could not be set up.
@@ -172,26 +179,12 @@ impl PromSource {
                 errors.push(format!("{}: not an instant vector", q.promql));
                 continue;
             };
-            // The kind decides the frame name: a counter's frame ends in `_total`, a
-            // histogram's is its family name.
-            let kind = match (q.rated, q.sample != q.family) {
-                (true, true) => MetricType::Histogram,
-                (true, false) => MetricType::Counter,
-                (false, _) => MetricType::Gauge,
-            };
-            let fam = out.family(&q.family, kind);
+            let fam = out.family(&q.family, q.metric_type());
             fam.rated = q.rated;
             for v in vector {
-                let mut labels: Vec<(String, String)> = v
-                    .metric()
-                    .iter()
-                    .filter(|(k, _)| k.as_str() != "__name__")
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                labels.sort();
                 fam.samples.push(OwnedSample {
                     name: q.sample.clone(),
-                    labels,
+                    labels: labels_of(v.metric()),
                     value: v.sample().value(),
                     ts_ms: Some(now_ms),
                 });
@@ -206,6 +199,110 @@ impl PromSource {
         }
         out.families.retain(|f| !f.samples.is_empty());
         Ok(out)
+    }
+}
+
+impl PromSource {
+    /// The queries as range queries from `from_ms` to `to_ms` every `step_ms`, split into one
+    /// sample set per step (oldest first). Steps where the server had nothing are left out.
+    async fn history_all(&self, from_ms: i64, to_ms: i64, step_ms: i64) -> Result<History, String> {
+        let step_ms = step_ms.max(1000);
+        // Prometheus refuses more than 11,000 points per series: keep the newest.
+        let from_ms = from_ms.max(to_ms - step_ms * (MAX_RANGE_POINTS - 1));
+        let (start, end) = (from_ms.div_euclid(1000), to_ms.div_euclid(1000));
+        if end < start {
+            return Ok(History::new());
+        }
+        let step = step_ms as f64 / 1000.0;
+        // A range query reads far more than an instant one: give it a few timeouts.
+        let timeout = self.timeout * 4;
+        let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        let mut set = tokio::task::JoinSet::new();
+        for (i, q) in self.queries.iter().enumerate() {
+            let req = self
+                .client
+                .query_range(&q.promql, start, end, step)
+                .timeout(timeout_ms);
+            set.spawn(async move { (i, tokio::time::timeout(timeout, req.get()).await) });
+        }
+        let mut results = Vec::with_capacity(self.queries.len());
+        while let Some(joined) = set.join_next().await {
+            if let Ok(r) = joined {
+                results.push(r);
+            }
+        }
+        // In query order, so that every step lists its families in the same order.
+        results.sort_by_key(|(i, _)| *i);
+        let mut steps: BTreeMap<i64, Samples> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (i, res) in results {
+            let q = &self.queries[i];
+            let data = match res {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    errors.push(format!("{}: {}", q.promql, error_chain(&e)));
+                    continue;
+                }
+                Err(_) => {
+                    errors.push(format!("{}: timed out after {timeout:?}", q.promql));
+                    continue;
+                }
+            };
+            let Some(matrix) = data.data().as_matrix() else {
+                errors.push(format!("{}: not a range vector", q.promql));
+                continue;
+            };
+            for series in matrix {
+                let labels = labels_of(series.metric());
+                for point in series.samples() {
+                    let ts_ms = (point.timestamp() * 1000.0).round() as i64;
+                    let fam = steps
+                        .entry(ts_ms)
+                        .or_default()
+                        .family(&q.family, q.metric_type());
+                    fam.rated = q.rated;
+                    fam.samples.push(OwnedSample {
+                        name: q.sample.clone(),
+                        labels: labels.clone(),
+                        value: point.value(),
+                        ts_ms: Some(ts_ms),
+                    });
+                }
+            }
+        }
+        if !errors.is_empty() {
+            if errors.len() == self.queries.len() {
+                return Err(errors.swap_remove(0));
+            }
+            tracing::warn!(source = %self.name, failed = errors.len(), first = %errors[0], "some PromQL range queries failed");
+        }
+        Ok(steps.into_iter().collect())
+    }
+}
+
+/// Most points Prometheus returns per series of a range query.
+const MAX_RANGE_POINTS: i64 = 11_000;
+
+/// A result series' labels, sorted, without `__name__`.
+fn labels_of(metric: &std::collections::HashMap<String, String>) -> Vec<(String, String)> {
+    let mut labels: Vec<(String, String)> = metric
+        .iter()
+        .filter(|(k, _)| k.as_str() != "__name__")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    labels.sort();
+    labels
+}
+
+impl Pushdown {
+    /// The kind decides the frame name: a counter's frame ends in `_total`, a histogram's is
+    /// its family name.
+    fn metric_type(&self) -> MetricType {
+        match (self.rated, self.sample != self.family) {
+            (true, true) => MetricType::Histogram,
+            (true, false) => MetricType::Counter,
+            (false, _) => MetricType::Gauge,
+        }
     }
 }
 
@@ -225,6 +322,10 @@ impl PullSource for PromSource {
 
     fn pull(&self, now_ms: i64) -> PullFuture<'_> {
         Box::pin(self.pull_all(now_ms))
+    }
+
+    fn history(&self, from_ms: i64, to_ms: i64, step_ms: i64) -> Option<HistoryFuture<'_>> {
+        Some(Box::pin(self.history_all(from_ms, to_ms, step_ms)))
     }
 }
 

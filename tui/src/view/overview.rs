@@ -316,7 +316,14 @@ fn incident_list(app: &App, list: &[&Incident], frame: &mut Frame, area: Rect) {
     });
     frame.render_stateful_widget(table, area, &mut state);
     if list.is_empty() {
-        empty_note(frame, area, "all quiet");
+        let note = match app.snapshot.learning_until_ms {
+            Some(until) => format!(
+                "learning what is normal, {} left",
+                opscope_layout::format::duration((until - app.snapshot.ts_ms).max(0))
+            ),
+            None => "all quiet".to_owned(),
+        };
+        empty_note(frame, area, &note);
     }
 }
 

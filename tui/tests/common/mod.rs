@@ -608,6 +608,7 @@ pub fn snapshot() -> Snapshot {
         burn_alerts: vec![burn_alert()],
         collector: Default::default(),
         edge_health: vec![],
+        learning_until_ms: None,
     }
 }
 
