@@ -1124,6 +1124,47 @@ mod tests {
     }
 
     #[test]
+    fn changes_parse_with_an_optional_header_and_errors_name_the_line() {
+        let p = Path::new("changes.csv");
+        let c = parse_changes(
+            "service,time\ncartservice,1700000000\n\nfront-end,1700000060.5\n".as_bytes(),
+            p,
+        )
+        .expect("parses");
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].entity.name, "cartservice");
+        assert_eq!(c[1].ts_ms, 1_700_000_060_500);
+        assert!(c.iter().all(|e| e.kind.is_deploy()));
+        let c = parse_changes("cartservice,1700000000\n".as_bytes(), p).expect("no header");
+        assert_eq!(c.len(), 1);
+        let e = parse_changes("service,time\ncarts,1\ncarts,yesterday\n".as_bytes(), p)
+            .expect_err("not a time");
+        assert!(
+            e.to_string()
+                .starts_with("changes.csv:3: time \"yesterday\""),
+            "{e}"
+        );
+        let e = parse_changes("carts,1,extra\n".as_bytes(), p).expect_err("three fields");
+        assert!(
+            e.to_string()
+                .starts_with("changes.csv:1: expected `service,time`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nezha_style_truth_files_are_read() {
+        let dir = std::env::temp_dir().join(format!("opscope-truth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("truth"), "cartservice\n").expect("write");
+        std::fs::write(dir.join("fault"), "network_delay\n").expect("write");
+        let t = read_truth(&dir).expect("reads");
+        assert_eq!(t.roots, ["cartservice"]);
+        assert_eq!(t.kinds, ["network_delay"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn accuracy_counts_the_fraction_of_roots() {
         let roots = vec!["b".to_owned(), "d".to_owned()];
         assert_eq!(

@@ -19,13 +19,13 @@
 //!    noisy point does not count. A series that had values and stops reporting is evidence too.
 //! 4. A service's score is its most deviant column, weighted by metric type and
 //!    log-compressed.
-//! 5. With a call graph: a service whose callers all wait longer on their outgoing calls
+//! 5. With a call graph: a service whose callers wait longer on their outgoing calls
 //!    while it serves as fast as before is blamed for the delay (the network on the way to
 //!    it); a service whose callees are clearly anomalous is discounted in proportion to how
 //!    much of its own deviation they explain (symptoms flow upstream).
 //! 6. Changes: a deploy of a service shortly before its first deviation (the rule of the live
-//!    ranking, [`crate::rca::change_evidence`]) puts it ahead of the services without one;
-//!    the metrics order the rest.
+//!    ranking, [`crate::rca::change_evidence`]) puts it ahead of the services without one
+//!    when it deviates itself; the metrics order both groups.
 //!
 //! Evidence is `opscope_model` [`Evidence`] values where a kind fits (worded by
 //! `opscope_layout::phrase`), so the table and the live ranking say the same things the same
@@ -50,9 +50,10 @@ pub const ANOMALOUS_DEVIATION: f64 = 5.0;
 /// earliest trouble gains a quarter, as in the live ranking's [`crate::rca::onset_order`].
 pub const ONSET_WEIGHT: f64 = 0.25;
 
-/// The few tuned constants of the ranking. [`Params::default`] is the setting chosen by
-/// leave-one-fault-type-out on the development cases (see `opscope eval rca`); the grid it was
-/// chosen from is [`Params::grid`].
+/// The few tuned constants of the ranking. `opscope eval rca` chooses among [`Params::grid`]
+/// per held-out fault type (leave-one-fault-type-out); [`Params::default`], what `opscope rca`
+/// uses, is the middle of the grid for the spread floor and the low end for the symptom weight
+/// (the setting every fold of the Nezha cases picks for it), with the callee discount on.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Params {
     /// Smallest spread of a column, in log units for quantities (0.5: a move of x1.65 is one
@@ -655,8 +656,8 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                 .insert(from.as_str());
         }
     }
-    // Network step: every caller waits longer on its outgoing calls while the service itself
-    // serves as fast as before.
+    // Network step: its callers wait longer on their outgoing calls (on average over the
+    // callers) while the service itself serves as fast as before.
     let mut network: BTreeMap<&str, f64> = BTreeMap::new();
     if input.edges.is_some() {
         for s in &services {
@@ -666,10 +667,12 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
             let rise = cs
                 .iter()
                 .map(|c| col_of(c, MetricKind::CallerLatency))
-                .fold(f64::INFINITY, f64::min);
+                .sum::<f64>()
+                / cs.len().max(1) as f64;
             let net = rise - col_of(s, MetricKind::Latency);
             if rise.is_finite() && net >= EVIDENCE_DEVIATION {
-                let v = (p.latency_weight * net).ln_1p();
+                // Its own evidence (the delay is attributed here, not felt here): unweighted.
+                let v = net.ln_1p();
                 network.insert(s.as_str(), net);
                 if let Some(o) = own.get_mut(s.as_str()) {
                     *o = o.max(v);
@@ -696,7 +699,7 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                 &workload(s),
                 (onset_s * 1000.0) as i64,
             );
-            let changed = change.is_some() && score > 0.0;
+            let changed = change.is_some() && worst(s) >= EVIDENCE_DEVIATION;
             if let Some(ev) = change {
                 evidence.push(ev.describe());
                 facts.push(ev);
@@ -1126,6 +1129,61 @@ mod tests {
             }),
             Err(TabularError::NoAnomalousPeriod { .. })
         ));
+    }
+
+    #[test]
+    fn rollouts_narrow_the_candidates_and_metrics_pick_the_bad_one() {
+        use collector::model::ChangeKind;
+        // Three services roll out just before the injection; only b goes bad. c, not rolled
+        // out, moves the most: without changes it comes first, with them b does.
+        let t = table(
+            &[
+                ("a_cpu", 1.0, 1.0),
+                ("b_cpu", 1.0, 30.0),
+                ("c_cpu", 1.0, 200.0),
+                ("d_cpu", 1.0, 1.0),
+            ],
+            20,
+            10,
+        );
+        let deploy = |s: &str, at_s: i64| ChangeEvent {
+            ts_ms: at_s * 1000,
+            entity: EntityId::workload("", s),
+            kind: ChangeKind::Annotation {
+                text: "release".into(),
+            },
+        };
+        let changes = vec![deploy("a", 19), deploy("b", 19), deploy("d", 18)];
+        let base = RankInput {
+            data: &t,
+            normal: None,
+            inject_time: 20.0,
+            edges: None,
+            changes: &[],
+            params: Params::default(),
+        };
+        assert_eq!(order(&rank(&base).expect("ranks"))[0], "c");
+        let with = rank(&RankInput {
+            changes: &changes,
+            ..base
+        })
+        .expect("ranks");
+        assert_eq!(order(&with)[..2], ["b", "c"]);
+        // The change is the first evidence, worded as the live ranking words it.
+        assert!(
+            with.ranking[0].evidence[0].starts_with("deploy marked: release at "),
+            "{:?}",
+            with.ranking[0].evidence
+        );
+        assert!(matches!(
+            with.ranking[0].facts[0],
+            Evidence::Change {
+                before_onset_ms: 1000,
+                ..
+            }
+        ));
+        // A rolled-out service that stays healthy is not promoted.
+        assert!(order(&with)[2..].contains(&"a") && order(&with)[2..].contains(&"d"));
     }
 
     #[test]
