@@ -585,6 +585,25 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
     if services.is_empty() {
         return Err(TabularError::NoServices);
     }
+    // Request metrics that stop while the service's CPU or memory still report: it is up but
+    // nothing reaches it any more, so the cause is upstream (its callers stopped calling). They
+    // do not count against it; with a call graph they count against its callers. A service
+    // whose every series stops is down: that counts against it.
+    let mut unreached: BTreeSet<String> = BTreeSet::new();
+    for (s, list) in cols.iter_mut() {
+        let alive = list
+            .iter()
+            .any(|c| matches!(c.name.kind, MetricKind::Cpu | MetricKind::Memory) && !c.vanished);
+        let mut any = false;
+        for c in list.iter_mut().filter(|c| c.vanished && alive) {
+            c.deviation = 0.0;
+            c.onset = None;
+            any = true;
+        }
+        if any {
+            unreached.insert(s.clone());
+        }
+    }
     for list in cols.values_mut() {
         list.sort_by(|a, b| {
             (b.deviation * weight(b.name.kind, p))
@@ -680,6 +699,20 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
             }
         }
     }
+    // Callers of services nothing reaches any more: they stopped calling.
+    let mut stopped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for u in &unreached {
+        for c in callers.get(u.as_str()).into_iter().flatten() {
+            if !unreached.contains(*c) {
+                stopped.entry(*c).or_default().push(u.as_str());
+            }
+        }
+    }
+    for s in stopped.keys() {
+        if let Some(o) = own.get_mut(s) {
+            *o = o.max(ANOMALOUS_DEVIATION.ln_1p());
+        }
+    }
     // Onset order, as the live ranking scores it: the earliest trouble ranks higher.
     for (s, o) in own.iter_mut() {
         if let Some(&t) = onsets.get(s) {
@@ -714,6 +747,18 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                 let (text, fact) = column_evidence(c, s, input.inject_time);
                 evidence.push(text);
                 facts.extend(fact);
+            }
+            if unreached.contains(s) {
+                evidence.push(
+                    "its request metrics stopped after the injection while it still runs: nothing reaches it (the cause is upstream)"
+                        .into(),
+                );
+            }
+            if let Some(gone) = stopped.get(s.as_str()) {
+                evidence.push(format!(
+                    "the services it calls stopped receiving requests: {} (it no longer gets as far as calling them)",
+                    gone.join(", ")
+                ));
             }
             if let Some(net) = network.get(s.as_str()) {
                 let cs: Vec<EntityId> = callers
@@ -1184,6 +1229,77 @@ mod tests {
         ));
         // A rolled-out service that stays healthy is not promoted.
         assert!(order(&with)[2..].contains(&"a") && order(&with)[2..].contains(&"d"));
+    }
+
+    #[test]
+    fn request_metrics_that_stop_point_upstream_with_edges() {
+        // `pay` still runs (cpu reports) but its latency stops: `shop` no longer calls it.
+        let mut t = table(
+            &[
+                ("shop_cpu", 1.0, 1.0),
+                ("shop_lat_99", 100.0, 1.0),
+                ("pay_cpu", 1.0, 1.0),
+                ("pay_lat_99", 10.0, 1.0),
+                ("ads_cpu", 1.0, 1.0),
+            ],
+            20,
+            10,
+        );
+        for v in &mut t.columns[3].values[20..] {
+            *v = f64::NAN;
+        }
+        let edges = vec![
+            ("shop".to_owned(), "pay".to_owned()),
+            ("shop".to_owned(), "ads".to_owned()),
+        ];
+        let r = rank(&RankInput {
+            data: &t,
+            normal: None,
+            inject_time: 20.0,
+            edges: Some(&edges),
+            changes: &[],
+            params: Params::default(),
+        })
+        .expect("ranks");
+        assert_eq!(order(&r)[0], "shop");
+        assert!(
+            r.ranking[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("stopped receiving requests: pay")),
+            "{:?}",
+            r.ranking[0].evidence
+        );
+        let pay = r
+            .ranking
+            .iter()
+            .find(|x| x.service == "pay")
+            .expect("pay ranked");
+        assert!(
+            pay.evidence
+                .iter()
+                .any(|e| e.contains("nothing reaches it"))
+        );
+        // Every series of a service stops: it is down, and that counts against it.
+        for v in &mut t.columns[2].values[20..] {
+            *v = f64::NAN;
+        }
+        let r = rank(&RankInput {
+            data: &t,
+            normal: None,
+            inject_time: 20.0,
+            edges: Some(&edges),
+            changes: &[],
+            params: Params::default(),
+        })
+        .expect("ranks");
+        assert_eq!(order(&r)[0], "pay");
+        assert!(
+            r.ranking[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("stopped reporting"))
+        );
     }
 
     #[test]
