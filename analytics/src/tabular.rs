@@ -689,11 +689,15 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                 .sum::<f64>()
                 / cs.len().max(1) as f64;
             let net = rise - col_of(s, MetricKind::Latency);
-            if rise.is_finite() && net >= EVIDENCE_DEVIATION {
-                // Its own evidence (the delay is attributed here, not felt here): unweighted.
+            // No threshold: any excess of its callers' wait over its own latency counts, as a
+            // deviation of its own (the delay is attributed here, not felt here): unweighted.
+            if rise.is_finite() && net > 0.0 {
                 let v = net.ln_1p();
-                network.insert(s.as_str(), net);
                 if let Some(o) = own.get_mut(s.as_str()) {
+                    // Said as evidence where it is what ranks the service.
+                    if v > *o {
+                        network.insert(s.as_str(), net);
+                    }
                     *o = o.max(v);
                 }
             }
@@ -799,7 +803,10 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                 let sick: Vec<&str> = deps
                     .iter()
                     .copied()
-                    .filter(|d| worst(d) >= ANOMALOUS_DEVIATION || network.contains_key(d))
+                    .filter(|d| {
+                        worst(d) >= ANOMALOUS_DEVIATION
+                            || network.get(d).is_some_and(|n| *n >= ANOMALOUS_DEVIATION)
+                    })
                     .collect();
                 if sick.is_empty() {
                     let ev = if deps.is_empty() {
