@@ -1028,27 +1028,45 @@ pub fn format_report(r: &EvalReport) -> String {
     let mut out = String::new();
     let fig = |f: &Figures| format!("{:>5.2} {:>5.2} {:>5.2}", f.ac_at_1, f.ac_at_3, f.avg_at_5);
     if let Some(h) = &r.held_out {
+        let w = r
+            .folds
+            .iter()
+            .map(|f| f.fault.len())
+            .max()
+            .unwrap_or(0)
+            .max(10);
         out.push_str(&format!(
-            "leave-one-fault-type-out (held out)     | in-sample\n{:<18} {:>5} {:>5} {:>5} {:>5} | {:>5} {:>5} {:>5}  setting chosen without the type\n",
-            "fault type", "cases", "AC@1", "AC@3", "Avg@5", "AC@1", "AC@3", "Avg@5"
+            "{:<w$} leave-one-fault-type-out (held out) | in-sample\n{:<w$} {:>5} {:>5} {:>5} {:>5} | {:>5} {:>5} {:>5}  setting chosen without the type\n",
+            "",
+            "fault type",
+            "cases",
+            "AC@1",
+            "AC@3",
+            "Avg@5",
+            "AC@1",
+            "AC@3",
+            "Avg@5",
+            w = w
         ));
         for f in &r.folds {
             out.push_str(&format!(
-                "{:<18} {:>5} {} | {}  {}\n",
+                "{:<w$} {:>5} {} | {}  {}\n",
                 f.fault,
                 f.held_out.cases,
                 fig(&f.held_out),
                 fig(&f.in_sample),
-                params_text(&f.params)
+                params_text(&f.params),
+                w = w
             ));
         }
         out.push_str(&format!(
-            "{:<18} {:>5} {} | {}  in-sample: {}\n\n",
+            "{:<w$} {:>5} {} | {}  in-sample: {}\n\n",
             "all",
             h.cases,
             fig(h),
             fig(&r.in_sample),
-            params_text(&r.in_sample_params)
+            params_text(&r.in_sample_params),
+            w = w
         ));
     }
     out.push_str(&format!(
@@ -1162,6 +1180,21 @@ mod tests {
         assert_eq!(t.roots, ["cartservice"]);
         assert_eq!(t.kinds, ["network_delay"]);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_setting_is_chosen_on_the_cases_picked_only() {
+        let hit = [1.0; K];
+        let miss = [0.0; K];
+        // Grid point 0 is right on cases 0 and 1, point 1 on case 2 only.
+        let acs = vec![vec![hit, hit, miss], vec![miss, miss, hit]];
+        assert_eq!(choose(&acs, &|_| true).0, 0);
+        // Case 2 held out: chosen on cases 0 and 1, point 0.
+        assert_eq!(choose(&acs, &|i| i != 2), (0, 1.0));
+        // Cases 0 and 1 held out: chosen on case 2, point 1.
+        assert_eq!(choose(&acs, &|i| i == 2), (1, 1.0));
+        let f = Figures::of([hit, miss].iter());
+        assert_eq!((f.cases, f.ac_at_1, f.avg_at_5), (2, 0.5, 0.5));
     }
 
     #[test]
