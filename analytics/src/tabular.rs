@@ -471,7 +471,7 @@ fn signal_of(c: &ColumnScore) -> Option<SignalKind> {
 
 /// A column's move as evidence: an `Evidence::Deviation` where a model signal fits, else
 /// words made here.
-fn column_evidence(c: &ColumnScore, service: &str, inject_time: f64) -> (String, Option<Evidence>) {
+fn column_evidence(c: &ColumnScore, inject_time: f64) -> (String, Option<Evidence>) {
     if c.vanished {
         return (
             format!("{} stopped reporting after the injection", c.name.metric),
@@ -479,17 +479,24 @@ fn column_evidence(c: &ColumnScore, service: &str, inject_time: f64) -> (String,
         );
     }
     let since_ms = (c.onset.unwrap_or(inject_time) * 1000.0) as i64;
-    match signal_of(c) {
-        Some(signal) if c.after.is_finite() => {
+    // The model's units: latency in ms (a p99 under 1 is taken as seconds, as RCAEval tables
+    // from real systems write it), CPU in cores (a column over 1 core at its normal median
+    // reads as a percentage and keeps its own words). Only the wording depends on this.
+    let scale = match c.name.kind {
+        MetricKind::Latency if c.before.abs() < 1.0 => Some(1000.0),
+        MetricKind::Cpu if c.before.abs() > 1.0 => None,
+        _ => Some(1.0),
+    };
+    match (signal_of(c), scale) {
+        (Some(signal), Some(k)) if c.after.is_finite() => {
             let ev = Evidence::Deviation {
                 entity: None,
                 signal,
                 direction: c.direction,
-                baseline: c.before,
-                current: c.after,
+                baseline: c.before * k,
+                current: c.after * k,
                 since_ms,
             };
-            let _ = service;
             (
                 format!("{}; {:.1} spreads from normal", ev.describe(), c.deviation),
                 Some(ev),
@@ -748,7 +755,7 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                 .filter(|c| c.deviation >= EVIDENCE_DEVIATION && weight(c.name.kind, p) > 0.0)
                 .take(3)
             {
-                let (text, fact) = column_evidence(c, s, input.inject_time);
+                let (text, fact) = column_evidence(c, input.inject_time);
                 evidence.push(text);
                 facts.extend(fact);
             }
@@ -782,7 +789,12 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                     .and_then(|l| l.iter().find(|c| c.name.kind == MetricKind::Latency))
                 {
                     let ev = Evidence::ServesFastItself {
-                        latency_p99_ms: c.after,
+                        // In ms, read as `column_evidence` reads latency units.
+                        latency_p99_ms: if c.before.abs() < 1.0 {
+                            c.after * 1000.0
+                        } else {
+                            c.after
+                        },
                     };
                     evidence.push(ev.describe());
                     facts.push(ev);
@@ -920,7 +932,7 @@ fn phrase(c: &ColumnScore) -> String {
         ),
         MetricKind::Success => format!("success {} ({} -> {})", change(b, a), num(b), num(a)),
         MetricKind::Cpu => format!(
-            "cpu {}{} cores ({} -> {})",
+            "cpu {}{} ({} -> {})",
             if a >= b { "+" } else { "-" },
             num((a - b).abs()),
             num(b),
