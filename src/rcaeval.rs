@@ -1197,6 +1197,62 @@ mod tests {
         assert_eq!((f.cases, f.ac_at_1, f.avg_at_5), (2, 0.5, 0.5));
     }
 
+    /// A Nezha-layout case: `bad` and `loud` move after the injection at t = 600 (`loud` more),
+    /// rows every 60 s.
+    fn write_case(dir: &Path, truth: &str, fault: &str, changes: Option<&str>) {
+        std::fs::create_dir_all(dir).expect("case dir");
+        let mut text = String::from("time,bad_cpu,loud_cpu,calm_cpu\n");
+        for i in 0..16 {
+            let t = i * 60;
+            let after = t >= 600;
+            let wobble = f64::from(i % 3) * 0.01;
+            text.push_str(&format!(
+                "{t},{},{},{}\n",
+                if after { 30.0 } else { 1.0 + wobble },
+                if after { 200.0 } else { 1.0 + wobble },
+                1.0 + wobble
+            ));
+        }
+        std::fs::write(dir.join("data.csv"), text).expect("data");
+        std::fs::write(dir.join("inject_time"), "600\n").expect("inject");
+        std::fs::write(dir.join("truth"), format!("{truth}\n")).expect("truth");
+        std::fs::write(dir.join("fault"), format!("{fault}\n")).expect("fault");
+        if let Some(c) = changes {
+            std::fs::write(dir.join("changes.csv"), c).expect("changes");
+        }
+    }
+
+    #[test]
+    fn eval_reads_nezha_cases_with_changes_and_holds_each_fault_type_out() {
+        let root = std::env::temp_dir().join(format!("opscope-eval-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        // Case 1: `bad` was released just before: the change picks it over the louder `loud`.
+        write_case(
+            &root.join("c1"),
+            "bad",
+            "release",
+            Some("service,time\nbad,590\ncalm,580\n"),
+        );
+        // Case 2: no change file: the loudest service comes first.
+        write_case(&root.join("c2"), "loud", "cpu", None);
+        let r = eval_cases(&root, true).expect("evaluates");
+        assert_eq!(r.cases.len(), 2);
+        assert_eq!(r.cases[0].top5[0], "bad", "{:?}", r.cases[0]);
+        assert!(
+            r.cases[0].top_evidence[0].starts_with("deploy marked: change listed in changes.csv")
+        );
+        assert_eq!(r.cases[1].top5[0], "loud");
+        assert_eq!(r.folds.len(), 2);
+        assert_eq!(r.held_out.map(|h| h.ac_at_1), Some(1.0));
+        assert_eq!(r.ac_at_1, 1.0);
+        let text = format_report(&r);
+        assert!(
+            text.starts_with("           leave-one-fault-type-out (held out)"),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     #[test]
     fn accuracy_counts_the_fraction_of_roots() {
         let roots = vec!["b".to_owned(), "d".to_owned()];
