@@ -1017,8 +1017,8 @@ pub fn eval_cases(dir: &Path, use_edges: bool) -> Result<EvalReport, RcaEvalErro
 
 fn params_text(p: &Params) -> String {
     format!(
-        "floor {} latency weight {} persist {} callee discount {}",
-        p.spread_floor, p.latency_weight, p.persist, p.callee_discount
+        "floor {} latency weight {} persist {} callee discount {} walk {}",
+        p.spread_floor, p.latency_weight, p.persist, p.callee_discount, p.walk_weight
     )
 }
 

@@ -376,7 +376,7 @@ fn evidence(
 
 /// Personalized PageRank where each node passes its weight to its anomalous dependencies
 /// (weighted by their anomaly magnitude) and teleports back by the personalization vector.
-fn pagerank(
+pub(crate) fn pagerank(
     nodes: &[EntityId],
     deps: &dyn Fn(&EntityId) -> BTreeSet<EntityId>,
     weight: &dyn Fn(&EntityId) -> f64,
