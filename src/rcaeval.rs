@@ -720,8 +720,6 @@ pub struct Fold {
 /// Accuracy over a directory of cases.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
-    /// Per case, ranked with the in-sample setting.
-    pub cases: Vec<CaseResult>,
     /// Leave-one-fault-type-out, one fold per fault type (empty with fewer than two types).
     pub folds: Vec<Fold>,
     /// Every case scored by its own fold (its type held out); None with fewer than two types.
@@ -736,6 +734,8 @@ pub struct EvalReport {
     pub edges_used: bool,
     /// How multi-root cases are scored.
     pub note: &'static str,
+    /// Per case, ranked with the in-sample setting.
+    pub cases: Vec<CaseResult>,
 }
 
 /// A case directory read once.
