@@ -3,9 +3,14 @@
 //!
 //! A *case* is a directory with
 //! - `data.csv`: a `time` column (Unix seconds) and one column per `<service>_<metric>`;
-//! - `inject_time.txt`: the fault injection time, Unix seconds;
+//! - `inject_time.txt` (or `inject_time`): the fault injection time, Unix seconds;
 //! - `edges.csv` (optional): the call graph, `source,target` rows (source calls target);
-//! - `truth.json`: `{"roots": [...], ...}`, the root-cause service(s).
+//! - `changes.csv` (optional): change events, `service,time` rows (Unix seconds);
+//! - `truth.json`: `{"roots": [...], "kinds": [...]}`, or `truth` (the root-cause service(s),
+//!   one per line or comma-separated) with `fault` (the fault type), as in the Nezha cases.
+//!
+//! The fault type is read by the evaluator only, to group cases for leave-one-fault-type-out
+//! and per-type figures; the ranking sees `data.csv`, `edges.csv` and `changes.csv` only.
 //!
 //! `opscope sim --export-rcaeval DIR` writes such cases from the simulator: every fault
 //! scenario, seeds 1..=N, run on a virtual clock through the real collector (scrape over
@@ -21,8 +26,9 @@
 //!
 //! The ranking itself is [`analytics::tabular`].
 
-use analytics::tabular::{self, RankInput, Ranking, Series, Table};
+use analytics::tabular::{self, Params, RankInput, Ranking, Series, Table};
 use collector::Collector;
+use collector::model::{ChangeEvent, ChangeKind, EntityId};
 use collector::model::{EdgeKind, EntityKind, SignalKind};
 use collector::observe::ObserveOptions;
 use fixtures::SimConfig;
@@ -213,6 +219,67 @@ pub fn read_inject_time(path: &Path) -> Result<f64, RcaEvalError> {
         })
 }
 
+/// Read change events: `service,time` rows (Unix seconds; a `service,time` header is
+/// optional; rollouts, releases, config changes). Each becomes a marked deploy of the service.
+pub fn read_changes(path: &Path) -> Result<Vec<ChangeEvent>, RcaEvalError> {
+    let f = std::fs::File::open(path).map_err(io(path))?;
+    parse_changes(std::io::BufReader::new(f), path)
+}
+
+/// Parse change events (see [`read_changes`]); `path` only names the source in errors.
+pub fn parse_changes(reader: impl Read, path: &Path) -> Result<Vec<ChangeEvent>, RcaEvalError> {
+    let csv_err = |line: u64, reason: String| RcaEvalError::Csv {
+        path: path.to_owned(),
+        line,
+        reason,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(reader);
+    let source = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "changes".into());
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec =
+            rec.map_err(|e| csv_err(e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
+        let line = rec.position().map(|p| p.line()).unwrap_or(i as u64 + 1);
+        if rec.iter().all(str::is_empty) {
+            continue;
+        }
+        if i == 0
+            && rec.len() >= 2
+            && rec[0].eq_ignore_ascii_case("service")
+            && rec[1].eq_ignore_ascii_case("time")
+        {
+            continue;
+        }
+        if rec.len() != 2 || rec[0].is_empty() {
+            return Err(csv_err(
+                line,
+                format!("expected `service,time`, found {} field(s)", rec.len()),
+            ));
+        }
+        let t: f64 = rec[1]
+            .parse()
+            .ok()
+            .filter(|t: &f64| t.is_finite() && *t >= 0.0)
+            .ok_or_else(|| csv_err(line, format!("time {:?} is not Unix seconds", &rec[1])))?;
+        out.push(ChangeEvent {
+            ts_ms: (t * 1000.0).round() as i64,
+            entity: EntityId::workload("", &rec[0]),
+            kind: ChangeKind::Annotation {
+                text: format!("change listed in {source}"),
+            },
+        });
+    }
+    Ok(out)
+}
+
 /// What `opscope rca` ranks.
 #[derive(Debug, Clone)]
 pub struct RcaFiles {
@@ -221,6 +288,9 @@ pub struct RcaFiles {
     /// Unix seconds.
     pub inject_time: f64,
     pub edges: Option<PathBuf>,
+    /// Change events, `service,time` rows.
+    pub changes: Option<PathBuf>,
+    pub params: Params,
 }
 
 /// Read the files and rank every service.
@@ -228,11 +298,14 @@ pub fn rank_files(f: &RcaFiles) -> Result<Ranking, RcaEvalError> {
     let data = read_table(&f.input)?;
     let normal = f.normal.as_deref().map(read_table).transpose()?;
     let edges = f.edges.as_deref().map(read_edges).transpose()?;
+    let changes = f.changes.as_deref().map(read_changes).transpose()?;
     let r = tabular::rank(&RankInput {
         data: &data,
         normal: normal.as_ref(),
         inject_time: f.inject_time,
         edges: edges.as_deref(),
+        changes: changes.as_deref().unwrap_or(&[]),
+        params: f.params,
     })
     .map_err(|source| RcaEvalError::Rank {
         path: f.input.clone(),
@@ -246,10 +319,14 @@ pub fn rank_files(f: &RcaFiles) -> Result<Ranking, RcaEvalError> {
 
 /// A ranking as a readable table.
 pub fn format_ranking(r: &Ranking) -> String {
-    let mut out = format!(
+    let mut out = String::new();
+    for n in &r.notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
+    out.push_str(&format!(
         "{:>4}  {:<28} {:>7}  evidence\n",
         "rank", "service", "score"
-    );
+    ));
     for (i, s) in r.ranking.iter().enumerate() {
         let mut ev = s.evidence.iter();
         out.push_str(&format!(
@@ -603,27 +680,180 @@ pub struct CaseResult {
     pub top_evidence: Vec<String>,
 }
 
-/// Accuracy over a directory of cases.
-#[derive(Debug, Clone, Serialize)]
-pub struct EvalReport {
-    pub cases: Vec<CaseResult>,
+/// AC@1, AC@3 and Avg@5 of a group of cases.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Figures {
+    pub cases: usize,
     pub ac_at_1: f64,
     pub ac_at_3: f64,
     /// Mean of AC@1..AC@5.
     pub avg_at_5: f64,
+}
+
+impl Figures {
+    fn of<'a>(acs: impl IntoIterator<Item = &'a [f64; K]>) -> Figures {
+        let list: Vec<&[f64; K]> = acs.into_iter().collect();
+        let n = list.len().max(1) as f64;
+        let mean = |k: usize| list.iter().map(|a| a[k]).sum::<f64>() / n;
+        Figures {
+            cases: list.len(),
+            ac_at_1: mean(0),
+            ac_at_3: mean(2),
+            avg_at_5: (0..K).map(mean).sum::<f64>() / K as f64,
+        }
+    }
+}
+
+/// One fold of leave-one-fault-type-out: the setting chosen on the other types' cases and the
+/// held-out type's figures with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fold {
+    pub fault: String,
+    pub params: Params,
+    /// Avg@5 of the chosen setting on the other types' cases.
+    pub train_avg_at_5: f64,
+    pub held_out: Figures,
+    /// The same type scored with the setting chosen on every case.
+    pub in_sample: Figures,
+}
+
+/// Accuracy over a directory of cases.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Leave-one-fault-type-out, one fold per fault type (empty with fewer than two types).
+    pub folds: Vec<Fold>,
+    /// Every case scored by its own fold (its type held out); None with fewer than two types.
+    pub held_out: Option<Figures>,
+    /// The setting chosen on every case (Avg@5), and its figures: in-sample.
+    pub in_sample_params: Params,
+    pub in_sample: Figures,
+    pub ac_at_1: f64,
+    pub ac_at_3: f64,
+    /// Mean of AC@1..AC@5 (in-sample).
+    pub avg_at_5: f64,
     pub edges_used: bool,
     /// How multi-root cases are scored.
     pub note: &'static str,
+    /// Per case, ranked with the in-sample setting.
+    pub cases: Vec<CaseResult>,
 }
 
-/// Rank one case directory.
+/// A case directory read once.
+struct Case {
+    name: String,
+    data: Table,
+    inject_time: f64,
+    edges: Option<Vec<(String, String)>>,
+    changes: Vec<ChangeEvent>,
+    truth: CaseTruth,
+}
+
+/// Read the first of `names` that exists in `dir`.
+fn first_existing(dir: &Path, names: &[&str]) -> Option<PathBuf> {
+    names.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
+
+/// The truth of a case: `truth.json`, or `truth` (+ `fault`).
+pub fn read_truth(dir: &Path) -> Result<CaseTruth, RcaEvalError> {
+    let tp = dir.join("truth.json");
+    if tp.is_file() {
+        let text = std::fs::read_to_string(&tp).map_err(io(&tp))?;
+        return serde_json::from_str(&text).map_err(|e| RcaEvalError::Format {
+            path: tp.clone(),
+            reason: e.to_string(),
+        });
+    }
+    let tp = dir.join("truth");
+    let text = std::fs::read_to_string(&tp).map_err(io(&tp))?;
+    let roots: Vec<String> = text
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if roots.is_empty() {
+        return Err(RcaEvalError::Format {
+            path: tp,
+            reason: "no root-cause service named".into(),
+        });
+    }
+    let fp = dir.join("fault");
+    let kinds = if fp.is_file() {
+        let f = std::fs::read_to_string(&fp).map_err(io(&fp))?;
+        vec![f.trim().to_owned()]
+            .into_iter()
+            .filter(|k| !k.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(CaseTruth {
+        roots,
+        kinds,
+        scenario: String::new(),
+        seed: 0,
+        inject_time: 0.0,
+    })
+}
+
+fn inject_time_of(dir: &Path) -> Result<f64, RcaEvalError> {
+    match first_existing(dir, &["inject_time.txt", "inject_time"]) {
+        Some(p) => read_inject_time(&p),
+        None => Err(RcaEvalError::Format {
+            path: dir.to_owned(),
+            reason: "no inject_time.txt (or inject_time) file".into(),
+        }),
+    }
+}
+
+fn read_case(dir: &Path, use_edges: bool) -> Result<Case, RcaEvalError> {
+    let edges = dir.join("edges.csv");
+    let changes = dir.join("changes.csv");
+    Ok(Case {
+        name: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        data: read_table(&dir.join("data.csv"))?,
+        inject_time: inject_time_of(dir)?,
+        edges: (use_edges && edges.is_file())
+            .then(|| read_edges(&edges))
+            .transpose()?,
+        changes: if changes.is_file() {
+            read_changes(&changes)?
+        } else {
+            Vec::new()
+        },
+        truth: read_truth(dir)?,
+    })
+}
+
+fn rank_read(c: &Case, params: Params, dir: &Path) -> Result<Ranking, RcaEvalError> {
+    tabular::rank(&RankInput {
+        data: &c.data,
+        normal: None,
+        inject_time: c.inject_time,
+        edges: c.edges.as_deref(),
+        changes: &c.changes,
+        params,
+    })
+    .map_err(|source| RcaEvalError::Rank {
+        path: dir.join(&c.name).join("data.csv"),
+        source,
+    })
+}
+
+/// Rank one case directory with the default setting.
 pub fn rank_case(dir: &Path, use_edges: bool) -> Result<Ranking, RcaEvalError> {
     let edges = dir.join("edges.csv");
+    let changes = dir.join("changes.csv");
     rank_files(&RcaFiles {
         input: dir.join("data.csv"),
         normal: None,
-        inject_time: read_inject_time(&dir.join("inject_time.txt"))?,
-        edges: (use_edges && edges.exists()).then_some(edges),
+        inject_time: inject_time_of(dir)?,
+        edges: (use_edges && edges.is_file()).then_some(edges),
+        changes: changes.is_file().then_some(changes),
+        params: Params::default(),
     })
 }
 
@@ -641,7 +871,60 @@ pub fn accuracy(order: &[&str], roots: &[String]) -> [f64; K] {
     ac
 }
 
-/// Rank and score every case directory (a subdirectory with `data.csv`) under `dir`.
+fn result_of(c: &Case, r: &Ranking) -> CaseResult {
+    let order: Vec<&str> = r.ranking.iter().map(|s| s.service.as_str()).collect();
+    CaseResult {
+        case: c.name.clone(),
+        root_ranks: c
+            .truth
+            .roots
+            .iter()
+            .map(|root| order.iter().position(|s| s == root).map(|p| p + 1))
+            .collect(),
+        ac: accuracy(&order, &c.truth.roots),
+        top5: order.iter().take(K).map(|s| (*s).to_owned()).collect(),
+        top_evidence: r
+            .ranking
+            .first()
+            .map(|s| s.evidence.clone())
+            .unwrap_or_default(),
+        roots: c.truth.roots.clone(),
+        kinds: c.truth.kinds.clone(),
+    }
+}
+
+/// The fault-type group of a case (evaluation only).
+fn group(t: &CaseTruth) -> String {
+    if t.kinds.is_empty() {
+        "unknown".into()
+    } else {
+        t.kinds.join("+")
+    }
+}
+
+/// The grid point with the best Avg@5 over the cases `pick` selects (then AC@1; then the
+/// earlier grid point).
+fn choose(acs: &[Vec<[f64; K]>], pick: &dyn Fn(usize) -> bool) -> (usize, f64) {
+    let mut best = (0, f64::MIN, f64::MIN);
+    for (g, per_case) in acs.iter().enumerate() {
+        let f = Figures::of(
+            per_case
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| pick(*i))
+                .map(|(_, a)| a),
+        );
+        if (f.avg_at_5, f.ac_at_1) > (best.1, best.2) {
+            best = (g, f.avg_at_5, f.ac_at_1);
+        }
+    }
+    (best.0, best.1)
+}
+
+/// Rank and score every case directory (a subdirectory with `data.csv`) under `dir`: each
+/// setting of [`Params::grid`] on every case, then leave-one-fault-type-out (per type, the
+/// setting with the best Avg@5 on the other types' cases scores the held-out type) and the
+/// in-sample figure (the setting best on every case).
 pub fn eval_cases(dir: &Path, use_edges: bool) -> Result<EvalReport, RcaEvalError> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io(dir))?
@@ -655,55 +938,141 @@ pub fn eval_cases(dir: &Path, use_edges: bool) -> Result<EvalReport, RcaEvalErro
             reason: "no case directory (a subdirectory with data.csv) found".into(),
         });
     }
-    let mut cases = Vec::new();
-    for d in &dirs {
-        let tp = d.join("truth.json");
-        let text = std::fs::read_to_string(&tp).map_err(io(&tp))?;
-        let truth: CaseTruth = serde_json::from_str(&text).map_err(|e| RcaEvalError::Format {
-            path: tp.clone(),
-            reason: e.to_string(),
-        })?;
-        let r = rank_case(d, use_edges)?;
-        let order: Vec<&str> = r.ranking.iter().map(|s| s.service.as_str()).collect();
-        cases.push(CaseResult {
-            case: d
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            root_ranks: truth
-                .roots
+    let cases: Vec<Case> = dirs
+        .iter()
+        .map(|d| read_case(d, use_edges))
+        .collect::<Result<_, _>>()?;
+    let grid = Params::grid();
+    let mut rankings: Vec<Vec<Ranking>> = Vec::with_capacity(grid.len());
+    for p in &grid {
+        rankings.push(
+            cases
                 .iter()
-                .map(|root| order.iter().position(|s| s == root).map(|p| p + 1))
-                .collect(),
-            ac: accuracy(&order, &truth.roots),
-            top5: order.iter().take(K).map(|s| (*s).to_owned()).collect(),
-            top_evidence: r
-                .ranking
-                .first()
-                .map(|s| s.evidence.clone())
-                .unwrap_or_default(),
-            roots: truth.roots,
-            kinds: truth.kinds,
-        });
+                .map(|c| rank_read(c, *p, dir))
+                .collect::<Result<_, _>>()?,
+        );
     }
-    let n = cases.len() as f64;
-    let mean = |k: usize| cases.iter().map(|c| c.ac[k]).sum::<f64>() / n;
+    let acs: Vec<Vec<[f64; K]>> = rankings
+        .iter()
+        .map(|rs| {
+            cases
+                .iter()
+                .zip(rs)
+                .map(|(c, r)| result_of(c, r).ac)
+                .collect()
+        })
+        .collect();
+    let groups: Vec<String> = cases.iter().map(|c| group(&c.truth)).collect();
+    let types: BTreeSet<&str> = groups.iter().map(String::as_str).collect();
+    let (all_g, _) = choose(&acs, &|_| true);
+    let mut folds = Vec::new();
+    let mut held: Vec<[f64; K]> = Vec::new();
+    if types.len() >= 2 {
+        for t in &types {
+            let (g, train) = choose(&acs, &|i| groups[i] != *t);
+            let mine = |gi: usize| {
+                Figures::of(
+                    acs[gi]
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| groups[*i] == *t)
+                        .map(|(_, a)| a),
+                )
+            };
+            held.extend(
+                acs[g]
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| groups[*i] == *t)
+                    .map(|(_, a)| *a),
+            );
+            folds.push(Fold {
+                fault: (*t).to_owned(),
+                params: grid[g],
+                train_avg_at_5: train,
+                held_out: mine(g),
+                in_sample: mine(all_g),
+            });
+        }
+    }
+    let results: Vec<CaseResult> = cases
+        .iter()
+        .zip(&rankings[all_g])
+        .map(|(c, r)| result_of(c, r))
+        .collect();
+    let in_sample = Figures::of(results.iter().map(|r| &r.ac));
     Ok(EvalReport {
-        ac_at_1: mean(0),
-        ac_at_3: mean(2),
-        avg_at_5: (0..K).map(mean).sum::<f64>() / K as f64,
-        cases,
+        cases: results,
+        folds,
+        held_out: (types.len() >= 2).then(|| Figures::of(held.iter())),
+        in_sample_params: grid[all_g],
+        ac_at_1: in_sample.ac_at_1,
+        ac_at_3: in_sample.ac_at_3,
+        avg_at_5: in_sample.avg_at_5,
+        in_sample,
         edges_used: use_edges,
         note: "AC@k of a case with several roots is the fraction of its roots ranked in the top k",
     })
 }
 
-/// The report as a readable table.
+fn params_text(p: &Params) -> String {
+    format!(
+        "floor {} latency weight {} persist {} callee discount {} walk {}",
+        p.spread_floor, p.latency_weight, p.persist, p.callee_discount, p.walk_weight
+    )
+}
+
+/// The report as a readable table: leave-one-fault-type-out first, in-sample beside it, then
+/// the cases.
 pub fn format_report(r: &EvalReport) -> String {
-    let mut out = format!(
+    let mut out = String::new();
+    let fig = |f: &Figures| format!("{:>5.2} {:>5.2} {:>5.2}", f.ac_at_1, f.ac_at_3, f.avg_at_5);
+    if let Some(h) = &r.held_out {
+        let w = r
+            .folds
+            .iter()
+            .map(|f| f.fault.len())
+            .max()
+            .unwrap_or(0)
+            .max(10);
+        out.push_str(&format!(
+            "{:<w$} leave-one-fault-type-out (held out) | in-sample\n{:<w$} {:>5} {:>5} {:>5} {:>5} | {:>5} {:>5} {:>5}  setting chosen without the type\n",
+            "",
+            "fault type",
+            "cases",
+            "AC@1",
+            "AC@3",
+            "Avg@5",
+            "AC@1",
+            "AC@3",
+            "Avg@5",
+            w = w
+        ));
+        for f in &r.folds {
+            out.push_str(&format!(
+                "{:<w$} {:>5} {} | {}  {}\n",
+                f.fault,
+                f.held_out.cases,
+                fig(&f.held_out),
+                fig(&f.in_sample),
+                params_text(&f.params),
+                w = w
+            ));
+        }
+        out.push_str(&format!(
+            "{:<w$} {:>5} {} | {}  in-sample: {}\n\n",
+            "all",
+            h.cases,
+            fig(h),
+            fig(&r.in_sample),
+            params_text(&r.in_sample_params),
+            w = w
+        ));
+    }
+    out.push_str(&format!(
         "{:<22} {:<34} {:>6} {:>5} {:>5}  top 3\n",
         "case", "root(s) (kind)", "rank", "AC@1", "AC@3"
-    );
+    ));
     for c in &r.cases {
         let ranks: Vec<String> = c
             .root_ranks
@@ -726,14 +1095,21 @@ pub fn format_report(r: &EvalReport) -> String {
         ));
     }
     out.push_str(&format!(
-        "\n{} case(s), edges {}: AC@1 {:.3}  AC@3 {:.3}  Avg@5 {:.3}\n({})\n",
+        "\n{} case(s), edges {}: in-sample AC@1 {:.3}  AC@3 {:.3}  Avg@5 {:.3} ({})\n({})\n",
         r.cases.len(),
         if r.edges_used { "used" } else { "not used" },
         r.ac_at_1,
         r.ac_at_3,
         r.avg_at_5,
+        params_text(&r.in_sample_params),
         r.note
     ));
+    if let Some(h) = &r.held_out {
+        out.push_str(&format!(
+            "held out (leave-one-fault-type-out): AC@1 {:.3}  AC@3 {:.3}  Avg@5 {:.3}\n",
+            h.ac_at_1, h.ac_at_3, h.avg_at_5
+        ));
+    }
     out
 }
 
@@ -763,6 +1139,118 @@ mod tests {
         assert!(e.to_string().starts_with("t.csv:3: column a_cpu"), "{e}");
         let e = parse("time,a_cpu\n1,2\n2,3,4\n").expect_err("ragged");
         assert!(e.to_string().starts_with("t.csv:3:"), "{e}");
+    }
+
+    #[test]
+    fn changes_parse_with_an_optional_header_and_errors_name_the_line() {
+        let p = Path::new("changes.csv");
+        let c = parse_changes(
+            "service,time\ncartservice,1700000000\n\nfront-end,1700000060.5\n".as_bytes(),
+            p,
+        )
+        .expect("parses");
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].entity.name, "cartservice");
+        assert_eq!(c[1].ts_ms, 1_700_000_060_500);
+        assert!(c.iter().all(|e| e.kind.is_deploy()));
+        let c = parse_changes("cartservice,1700000000\n".as_bytes(), p).expect("no header");
+        assert_eq!(c.len(), 1);
+        let e = parse_changes("service,time\ncarts,1\ncarts,yesterday\n".as_bytes(), p)
+            .expect_err("not a time");
+        assert!(
+            e.to_string()
+                .starts_with("changes.csv:3: time \"yesterday\""),
+            "{e}"
+        );
+        let e = parse_changes("carts,1,extra\n".as_bytes(), p).expect_err("three fields");
+        assert!(
+            e.to_string()
+                .starts_with("changes.csv:1: expected `service,time`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nezha_style_truth_files_are_read() {
+        let dir = std::env::temp_dir().join(format!("opscope-truth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("truth"), "cartservice\n").expect("write");
+        std::fs::write(dir.join("fault"), "network_delay\n").expect("write");
+        let t = read_truth(&dir).expect("reads");
+        assert_eq!(t.roots, ["cartservice"]);
+        assert_eq!(t.kinds, ["network_delay"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_setting_is_chosen_on_the_cases_picked_only() {
+        let hit = [1.0; K];
+        let miss = [0.0; K];
+        // Grid point 0 is right on cases 0 and 1, point 1 on case 2 only.
+        let acs = vec![vec![hit, hit, miss], vec![miss, miss, hit]];
+        assert_eq!(choose(&acs, &|_| true).0, 0);
+        // Case 2 held out: chosen on cases 0 and 1, point 0.
+        assert_eq!(choose(&acs, &|i| i != 2), (0, 1.0));
+        // Cases 0 and 1 held out: chosen on case 2, point 1.
+        assert_eq!(choose(&acs, &|i| i == 2), (1, 1.0));
+        let f = Figures::of([hit, miss].iter());
+        assert_eq!((f.cases, f.ac_at_1, f.avg_at_5), (2, 0.5, 0.5));
+    }
+
+    /// A Nezha-layout case: `bad` and `loud` move after the injection at t = 600 (`loud` more),
+    /// rows every 60 s.
+    fn write_case(dir: &Path, truth: &str, fault: &str, changes: Option<&str>) {
+        std::fs::create_dir_all(dir).expect("case dir");
+        let mut text = String::from("time,bad_cpu,loud_cpu,calm_cpu\n");
+        for i in 0..16 {
+            let t = i * 60;
+            let after = t >= 600;
+            let wobble = f64::from(i % 3) * 0.01;
+            text.push_str(&format!(
+                "{t},{},{},{}\n",
+                if after { 30.0 } else { 1.0 + wobble },
+                if after { 200.0 } else { 1.0 + wobble },
+                1.0 + wobble
+            ));
+        }
+        std::fs::write(dir.join("data.csv"), text).expect("data");
+        std::fs::write(dir.join("inject_time"), "600\n").expect("inject");
+        std::fs::write(dir.join("truth"), format!("{truth}\n")).expect("truth");
+        std::fs::write(dir.join("fault"), format!("{fault}\n")).expect("fault");
+        if let Some(c) = changes {
+            std::fs::write(dir.join("changes.csv"), c).expect("changes");
+        }
+    }
+
+    #[test]
+    fn eval_reads_nezha_cases_with_changes_and_holds_each_fault_type_out() {
+        let root = std::env::temp_dir().join(format!("opscope-eval-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        // Case 1: `bad` was released just before: the change picks it over the louder `loud`.
+        write_case(
+            &root.join("c1"),
+            "bad",
+            "release",
+            Some("service,time\nbad,590\ncalm,580\n"),
+        );
+        // Case 2: no change file: the loudest service comes first.
+        write_case(&root.join("c2"), "loud", "cpu", None);
+        let r = eval_cases(&root, true).expect("evaluates");
+        assert_eq!(r.cases.len(), 2);
+        assert_eq!(r.cases[0].top5[0], "bad", "{:?}", r.cases[0]);
+        assert!(
+            r.cases[0].top_evidence[0].starts_with("deploy marked: change listed in changes.csv")
+        );
+        assert_eq!(r.cases[1].top5[0], "loud");
+        assert_eq!(r.folds.len(), 2);
+        assert_eq!(r.held_out.map(|h| h.ac_at_1), Some(1.0));
+        assert_eq!(r.ac_at_1, 1.0);
+        let text = format_report(&r);
+        assert!(
+            text.starts_with("           leave-one-fault-type-out (held out)"),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

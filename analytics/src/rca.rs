@@ -108,6 +108,27 @@ pub fn evidence_of(a: &Anomaly, e: &EntityId) -> Evidence {
     }
 }
 
+/// Onset order in [0, 1]: 1 for the earliest onset among the candidates (`min`), 0 for the
+/// latest (`max`), linear between; 1 when all began together. Shared by the live ranking and
+/// the table ranking ([`crate::tabular`]).
+pub fn onset_order(onset: i64, min: i64, max: i64) -> f64 {
+    if max > min {
+        1.0 - (onset - min) as f64 / (max - min) as f64
+    } else {
+        1.0
+    }
+}
+
+/// Evidence of a deploy (rollout or marked deploy) of `e` shortly before its first anomaly at
+/// `onset_ms`, by the rule remediation uses too ([`crate::remediate::trigger`]). Shared by the
+/// live ranking and the table ranking ([`crate::tabular`]).
+pub fn change_evidence(changes: &[ChangeEvent], e: &EntityId, onset_ms: i64) -> Option<Evidence> {
+    crate::remediate::trigger(changes, e, onset_ms).map(|c| Evidence::Change {
+        change: c.clone(),
+        before_onset_ms: onset_ms - c.ts_ms,
+    })
+}
+
 /// Rank the likely root causes of `inc`, best first.
 pub fn rank(inc: &Incident, input: &RankInput<'_>) -> Vec<Cause> {
     let g = input.graph;
@@ -167,12 +188,8 @@ pub fn rank(inc: &Incident, input: &RankInput<'_>) -> Vec<Cause> {
             } else {
                 0.0
             };
-            let onset_part = if max_onset > min_onset {
-                1.0 - (onset(e) - min_onset) as f64 / (max_onset - min_onset) as f64
-            } else {
-                1.0
-            };
-            let change = crate::remediate::trigger(input.changes, e, onset(e)).map_or(0.0, |_| 1.0);
+            let onset_part = onset_order(onset(e), min_onset, max_onset);
+            let change = change_evidence(input.changes, e, onset(e)).map_or(0.0, |_| 1.0);
             let score = W_PAGERANK * pr[e] / pr_max
                 + W_LEAF * leaf
                 + W_MAGNITUDE * mag
@@ -245,14 +262,8 @@ fn evidence(
             out.push(evidence_of(a, e));
         }
     }
-    if let Some(c) = crate::remediate::trigger(input.changes, e, onset) {
-        out.insert(
-            0,
-            Evidence::Change {
-                change: c.clone(),
-                before_onset_ms: onset - c.ts_ms,
-            },
-        );
+    if let Some(ev) = change_evidence(input.changes, e, onset) {
+        out.insert(0, ev);
     }
     if let Some(reason) = input.terminations.get(e)
         && anoms.iter().any(|a| a.signal.kind == SignalKind::Restarts)
@@ -365,7 +376,7 @@ fn evidence(
 
 /// Personalized PageRank where each node passes its weight to its anomalous dependencies
 /// (weighted by their anomaly magnitude) and teleports back by the personalization vector.
-fn pagerank(
+pub(crate) fn pagerank(
     nodes: &[EntityId],
     deps: &dyn Fn(&EntityId) -> BTreeSet<EntityId>,
     weight: &dyn Fn(&EntityId) -> f64,

@@ -2,78 +2,138 @@
 //! detector run and without needing a topology.
 //!
 //! Input: a `time` column and one column per `<service>_<metric>` (`carts_cpu`,
-//! `front-end_lat_99`, `orders-db_latency-50`), a fault injection time, optionally a separate
-//! fault-free table and a call graph (`source` calls `target`).
+//! `front-end_lat_99`, `ts-order-service_client_lat_99`), a fault injection time, optionally a
+//! separate fault-free table, a call graph (`source` calls `target`) and change events
+//! (rollouts, releases, config changes).
 //!
-//! Method (BARO-style robust scoring, then an optional topology step):
-//! 1. Per column, the normal period (rows before the injection, or the separate fault-free
-//!    table) gives a median and a spread (IQR, MAD, floored; see [`NoiseFloors`]).
-//! 2. Every row after the injection is turned into a deviation in units of that spread; the
-//!    column's deviation is a high quantile of those ([`POST_QUANTILE`]), so one noisy point
-//!    does not count but a fault that comes and goes (OOM restarts) still does.
-//! 3. A service's score is its most deviant column, log-compressed and weighted by metric type
-//!    (request rate counts less: a load change is usually someone upstream's doing).
-//! 4. With a call graph, a service whose callees are clearly anomalous is discounted in
-//!    proportion to how much of its own deviation they explain (symptoms flow upstream; the
-//!    root is the anomalous service whose dependencies are healthy).
+//! Method (robust, scale-free scoring, then the topology and change steps):
+//! 1. Rows stand for the interval up to the next row. Rows that end before the injection are
+//!    the normal period (or the separate fault-free table); the row whose interval holds the
+//!    injection and the rows after it are the anomalous period.
+//! 2. Quantities that cannot be negative are compared on a log scale (a move is a ratio, so
+//!    columns in any unit compare), error ratios linearly. Per column the normal period gives
+//!    a median and a spread (MAD, at least [`Params::spread_floor`]).
+//! 3. Each anomalous row becomes a signed deviation in spreads; the column's deviation is the
+//!    [`Params::persist`]-th largest in the harmful direction (CPU, memory, latency, errors
+//!    up; success down; anything else either way), so a fault must last a few rows and one
+//!    noisy point does not count. A series that had values and stops reporting is evidence too.
+//! 4. A service's score is its most deviant column, weighted by metric type and
+//!    log-compressed.
+//! 5. With a call graph: a service whose callers wait longer on their outgoing calls
+//!    while it serves as fast as before is blamed for the delay (the network on the way to
+//!    it); a service whose callees are clearly anomalous is discounted in proportion to how
+//!    much of its own deviation they explain (symptoms flow upstream); request metrics that
+//!    stop while the service still runs count against its callers (nothing reaches it); the
+//!    live ranking's graph walk ([`crate::rca::pagerank`]) adds its share; onset order
+//!    ([`crate::rca::onset_order`]) favours the earliest trouble, with or without a graph.
+//! 6. Changes: a deploy of a service shortly before its first deviation (the rule of the live
+//!    ranking, [`crate::rca::change_evidence`]) puts it ahead of the services without one
+//!    when it deviates itself; the metrics order both groups.
 //!
-//! Pure: no I/O. Reading CSV files is the binary's job.
+//! Evidence is `opscope_model` [`Evidence`] values where a kind fits (worded by
+//! `opscope_layout::phrase`), so the table and the live ranking say the same things the same
+//! way. Pure: no I/O. Reading CSV files is the binary's job.
 
+use crate::model::{Direction, Evidence};
+use collector::model::{ChangeEvent, EntityId, SignalKind};
 use opscope_layout::format::bytes as format_bytes;
+use opscope_layout::phrase::Describe;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Fewest finite normal-period values a column needs to be scored.
+/// Fewest finite normal-period values for full confidence: with fewer (but at least one) the
+/// table is still ranked, with a note that the ranking is less certain.
 pub const MIN_NORMAL_ROWS: usize = 4;
-/// Quantile of a column's post-injection deviations taken as its deviation: 0.75 ignores a
-/// few noisy points (up to a quarter of the window) yet keeps intermittent faults (a pod that
-/// is OOMKilled and restarted every couple of minutes).
-pub const POST_QUANTILE: f64 = 0.75;
 /// Deviation (in spreads) from which a column is worth a line of evidence.
 pub const EVIDENCE_DEVIATION: f64 = 3.0;
 /// Deviation (in spreads) from which a callee counts as anomalous for the topology step.
 pub const ANOMALOUS_DEVIATION: f64 = 5.0;
-/// How much of a caller's score anomalous callees can take away (0.7: a caller whose own
-/// deviation is fully explained by a callee keeps 30 % of its score).
-pub const CALLEE_DISCOUNT: f64 = 0.7;
 
-/// Weight of each metric type in a service's score (all 1 but the request rate).
-fn weight(kind: MetricKind) -> f64 {
-    match kind {
-        MetricKind::Cpu
-        | MetricKind::Memory
-        | MetricKind::Latency
-        | MetricKind::Errors
-        | MetricKind::Restarts
-        | MetricKind::Unavailable
-        | MetricKind::Lag => 1.0,
-        // A request-rate change is mostly the callers' (or the users') doing.
-        MetricKind::Load => 0.5,
-        // Unknown metrics (disk, sockets, ...) count, a little less than the known ones.
-        MetricKind::Other => 0.8,
+/// Weight of onset order in a service's score (log-compressed deviations run 0..~3): the
+/// earliest trouble gains a quarter, as in the live ranking's [`crate::rca::onset_order`].
+pub const ONSET_WEIGHT: f64 = 0.25;
+
+/// The few tuned constants of the ranking. `opscope eval rca` chooses among [`Params::grid`]
+/// per held-out fault type (leave-one-fault-type-out). [`Params::default`], what `opscope rca`
+/// uses, is the middle of the grid for the spread floor (with a floor of 1 a x20 move is
+/// under [`EVIDENCE_DEVIATION`] and would go unsaid), the low end for the symptom weight, the
+/// callee discount on and no graph walk; on the Nezha cases the folds choose a floor of 1 and
+/// 3 rows (`opscope eval rca` prints the setting of each fold).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Params {
+    /// Smallest spread of a column, in log units for quantities (0.5: a move of x1.65 is one
+    /// spread) and as a fraction of the median for signed columns.
+    pub spread_floor: f64,
+    /// Weight of the symptoms a fault is felt by (latency, errors) against resource use (CPU,
+    /// memory), which shows mostly where the fault is.
+    pub latency_weight: f64,
+    /// Anomalous rows a column must deviate in: its deviation is the `persist`-th largest.
+    pub persist: usize,
+    /// How much of a caller's score anomalous callees can take away (0: none; 0.7: a caller
+    /// fully explained by a callee keeps 30 %).
+    pub callee_discount: f64,
+    /// Weight of the graph walk (the live ranking's personalized PageRank over anomalous
+    /// services, toward their anomalous callees), in units of log-compressed deviation; 0
+    /// without it. Used only with a call graph.
+    pub walk_weight: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            spread_floor: 0.5,
+            latency_weight: 0.3,
+            persist: 2,
+            callee_discount: 0.7,
+            walk_weight: 0.0,
+        }
     }
 }
 
-/// Lower bounds of a column's spread, so that a flat normal period does not turn any wobble
-/// into a huge deviation.
-#[derive(Debug, Clone, Copy)]
-pub struct NoiseFloors;
+impl Params {
+    /// The settings leave-one-out chooses from: 3 x 3 x 2 x 2 x 2 = 72 points.
+    pub fn grid() -> Vec<Params> {
+        let mut out = Vec::new();
+        for spread_floor in [0.25, 0.5, 1.0] {
+            for latency_weight in [0.3, 0.6, 1.0] {
+                for persist in [2, 3] {
+                    for callee_discount in [0.0, 0.7] {
+                        for walk_weight in [0.0, 0.5] {
+                            out.push(Params {
+                                spread_floor,
+                                latency_weight,
+                                persist,
+                                callee_discount,
+                                walk_weight,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
 
-impl NoiseFloors {
-    /// A move of 5 % of the normal median is never more than one spread.
-    pub const RELATIVE: f64 = 0.05;
-    /// Latency quantiles, 10 %: they are interpolated inside histogram buckets about twice as
-    /// wide as their lower bound, so a few slow requests move a p99 by a fifth.
-    pub const RELATIVE_LATENCY: f64 = 0.10;
-    /// A post-injection point's spread is at least 1 % of its own value (a move from 0 to x is
-    /// at most 100 spreads).
-    pub const RELATIVE_POINT: f64 = 0.01;
-    /// Error ratios (values within 0..=1): one percentage point.
-    pub const ERROR_RATIO: f64 = 0.01;
-    /// Counts (restarts, error counts, lag, load): one unit.
-    pub const COUNT: f64 = 1.0;
-    /// Anything else: essentially zero, only to avoid dividing by it.
-    pub const ANY: f64 = 1e-9;
+/// Weight of each metric type in a service's own score.
+fn weight(kind: MetricKind, p: &Params) -> f64 {
+    match kind {
+        MetricKind::Cpu
+        | MetricKind::Memory
+        | MetricKind::Restarts
+        | MetricKind::Unavailable
+        | MetricKind::Lag => 1.0,
+        // Latency and errors are felt by the callers of a failing service as much as at it
+        // (timeouts): they count as symptoms.
+        MetricKind::Latency | MetricKind::Errors | MetricKind::Success => p.latency_weight,
+        // The service's view of its own outgoing calls: evidence against its callees (the
+        // network step), not against itself.
+        MetricKind::CallerLatency => 0.0,
+        // A request-rate change is mostly the callers' (or the users') doing.
+        MetricKind::Load => 0.25,
+        // Unknown metrics (disk, sockets, network bytes, ...) count, less than the known ones.
+        MetricKind::Other => 0.5,
+    }
 }
 
 /// What a metric column measures, from its name.
@@ -83,7 +143,11 @@ pub enum MetricKind {
     Cpu,
     Memory,
     Latency,
+    /// Latency of the service's own outgoing calls, measured on its side (`client_lat_99`).
+    CallerLatency,
     Errors,
+    /// Success ratio or percentage: a drop is bad.
+    Success,
     /// Request (or message) rate.
     Load,
     Restarts,
@@ -116,6 +180,7 @@ const STEMS: &[(&str, MetricKind)] = &[
     ("rt", MetricKind::Latency),
     ("response", MetricKind::Latency),
     ("err", MetricKind::Errors),
+    ("success", MetricKind::Success),
     ("fail", MetricKind::Errors),
     ("5xx", MetricKind::Errors),
     ("load", MetricKind::Load),
@@ -142,7 +207,14 @@ const STEMS: &[(&str, MetricKind)] = &[
 
 fn known_kind(metric: &str) -> Option<MetricKind> {
     let lower = metric.to_ascii_lowercase();
-    let first = lower.split(['_', '-']).next().unwrap_or("");
+    let mut words = lower.split(['_', '-']);
+    let first = words.next().unwrap_or("");
+    // `client_lat_99`: the latency this service sees on its own outgoing calls.
+    if first == "client" || first == "caller" {
+        return (known_kind(lower[first.len()..].trim_start_matches(['_', '-']))
+            == Some(MetricKind::Latency))
+        .then_some(MetricKind::CallerLatency);
+    }
     STEMS.iter().find_map(|(stem, kind)| {
         let exact_only = *stem == "rt" || *stem == "tx" || *stem == "rx" || *stem == "io";
         let hit = if exact_only {
@@ -166,35 +238,24 @@ fn quantile_of(metric: &str) -> Option<u32> {
     digits.parse().ok().filter(|q| (1..=100).contains(q))
 }
 
-/// Split `<service>_<metric>` at the last `_` whose right part is a recognised metric
-/// (`front-end_lat_99` -> `front-end` + `lat_99`), otherwise at the last `_`; `None` when the
-/// name has no `_` with text on both sides.
+/// Split `<service>_<metric>` at the first `_`: service names may contain `-` but not `_`,
+/// metric names may contain `_` (`ts-order-service_client_lat_99` -> `ts-order-service` +
+/// `client_lat_99`). `None` when the name has no `_` with text on both sides.
 pub fn split_column(name: &str) -> Option<MetricName> {
-    let make = |pos: usize, kind: MetricKind| {
-        let metric = &name[pos + 1..];
-        MetricName {
-            service: name[..pos].to_owned(),
-            metric: metric.to_owned(),
-            kind,
-            quantile: (kind == MetricKind::Latency)
-                .then(|| quantile_of(metric))
-                .flatten(),
-        }
-    };
-    let positions: Vec<usize> = name.match_indices('_').map(|(i, _)| i).collect();
-    for &pos in positions.iter().rev() {
-        if pos == 0 || pos + 1 >= name.len() {
-            continue;
-        }
-        if let Some(kind) = known_kind(&name[pos + 1..]) {
-            return Some(make(pos, kind));
-        }
+    let pos = name.find('_')?;
+    if pos == 0 || pos + 1 >= name.len() {
+        return None;
     }
-    positions
-        .iter()
-        .rev()
-        .find(|&&pos| pos > 0 && pos + 1 < name.len())
-        .map(|&pos| make(pos, MetricKind::Other))
+    let metric = &name[pos + 1..];
+    let kind = known_kind(metric).unwrap_or(MetricKind::Other);
+    Some(MetricName {
+        service: name[..pos].to_owned(),
+        metric: metric.to_owned(),
+        kind,
+        quantile: matches!(kind, MetricKind::Latency | MetricKind::CallerLatency)
+            .then(|| quantile_of(metric))
+            .flatten(),
+    })
 }
 
 /// A table of samples: a time column and named value columns of the same length. Missing
@@ -224,13 +285,17 @@ pub struct RankInput<'a> {
     pub inject_time: f64,
     /// Call graph, `(caller, callee)`.
     pub edges: Option<&'a [(String, String)]>,
+    /// Change events (rollouts, releases, config changes) on the services, any order; the
+    /// entity name is the service.
+    pub changes: &'a [ChangeEvent],
+    pub params: Params,
 }
 
 /// Why a table cannot be ranked.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TabularError {
     #[error(
-        "fewer than {MIN_NORMAL_ROWS} rows before the injection time {inject_time}: no normal period to compare with (give one with a separate fault-free table)"
+        "no row before the injection time {inject_time}: no normal period to compare with (give one with a separate fault-free table)"
     )]
     NoNormalPeriod { inject_time: f64 },
     #[error("no rows at or after the injection time {inject_time}")]
@@ -247,12 +312,18 @@ pub struct RankedService {
     pub score: f64,
     /// Why, in plain words, most telling first.
     pub evidence: Vec<String>,
+    /// The same facts as values, where a model kind fits (not part of the JSON output).
+    #[serde(skip)]
+    pub facts: Vec<Evidence>,
 }
 
 /// Every service of the table, most likely root cause first.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Ranking {
     pub ranking: Vec<RankedService>,
+    /// What limits the ranking (a short normal period, ...), in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Columns that were not used, with the reason (not part of the JSON output).
     #[serde(skip)]
     pub ignored: Vec<String>,
@@ -264,10 +335,16 @@ struct ColumnScore {
     name: MetricName,
     /// Normal median.
     before: f64,
-    /// A representative post-injection value (the one at [`POST_QUANTILE`] of deviation).
+    /// A representative anomalous value (the one at the column's deviation).
     after: f64,
-    /// Deviation in spreads.
+    /// Deviation in spreads, in the harmful direction (>= 0).
     deviation: f64,
+    /// Which way the value moved at `after`.
+    direction: Direction,
+    /// Unix seconds of the first anomalous row beyond [`EVIDENCE_DEVIATION`], if any.
+    onset: Option<f64>,
+    /// Anomalous rows without a value while the normal period had values: the series stopped.
+    vanished: bool,
     /// Values look like a ratio (all within 0..=1).
     ratio: bool,
 }
@@ -288,79 +365,214 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-fn score_column(name: MetricName, normal: &[f64], post: &[f64]) -> Result<ColumnScore, String> {
+/// Which way a metric type hurts: `Some(Up)`, `Some(Down)`, or `None` for either way.
+fn harmful(kind: MetricKind) -> Option<Direction> {
+    match kind {
+        MetricKind::Success => Some(Direction::Down),
+        MetricKind::Load | MetricKind::Other => None,
+        _ => Some(Direction::Up),
+    }
+}
+
+/// A column's deviation after the injection. `post` is `(time, value)` per anomalous row.
+fn score_column(
+    name: MetricName,
+    normal: &[f64],
+    post: &[(f64, f64)],
+    p: &Params,
+) -> Result<ColumnScore, String> {
     let n = finite(normal.iter().copied());
-    let a: Vec<f64> = post.iter().copied().filter(|x| x.is_finite()).collect();
-    if n.len() < MIN_NORMAL_ROWS {
-        return Err(format!("{} normal value(s)", n.len()));
+    let a: Vec<(f64, f64)> = post.iter().copied().filter(|x| x.1.is_finite()).collect();
+    if n.is_empty() {
+        return Err("no normal value".into());
     }
-    if a.is_empty() {
-        return Err("no value after the injection".into());
-    }
+    let normal_missing = normal.len() - n.len();
+    let missing = post.len() - a.len();
+    let vanished =
+        missing >= p.persist.min(post.len()).max(1) && normal_missing * 2 < normal.len().max(1);
     let (lo, hi) = (n[0], n[n.len() - 1]);
-    if a.iter().all(|x| *x == lo) && lo == hi {
+    if !vanished && a.iter().all(|x| x.1 == lo) && lo == hi {
         return Err("constant".into());
     }
-    let med = quantile(&n, 0.5);
-    let iqr = quantile(&n, 0.75) - quantile(&n, 0.25);
-    let mad = 1.4826 * quantile(&finite(n.iter().map(|x| (x - med).abs())), 0.5);
-    let ratio = n.iter().chain(a.iter()).all(|x| (0.0..=1.0).contains(x));
-    let kind_floor = match name.kind {
-        MetricKind::Errors if ratio => NoiseFloors::ERROR_RATIO,
-        MetricKind::Errors
-        | MetricKind::Restarts
-        | MetricKind::Unavailable
-        | MetricKind::Lag
-        | MetricKind::Load => NoiseFloors::COUNT,
-        _ => NoiseFloors::ANY,
-    };
-    let relative = if name.kind == MetricKind::Latency {
-        NoiseFloors::RELATIVE_LATENCY
-    } else {
-        NoiseFloors::RELATIVE
-    };
-    let spread = iqr.max(mad).max(relative * med.abs()).max(kind_floor);
-    // A point's spread is also at least a small fraction of the point itself, so that a move
-    // away from a zero median counts as large but finite.
-    let mut devs: Vec<(f64, f64)> = a
+    let ratio = n
         .iter()
-        .map(|x| {
-            (
-                (x - med).abs() / spread.max(NoiseFloors::RELATIVE_POINT * x.abs()),
-                *x,
-            )
+        .chain(a.iter().map(|x| &x.1))
+        .all(|x| (0.0..=1.0).contains(x));
+    let quantity = n.iter().chain(a.iter().map(|x| &x.1)).all(|x| *x >= 0.0);
+    let linear =
+        !quantity || (ratio && matches!(name.kind, MetricKind::Errors | MetricKind::Success));
+    // Quantities on a log scale, offset by their typical size so that zero stays finite.
+    let positive: Vec<f64> = n.iter().copied().filter(|x| *x > 0.0).collect();
+    let offset = if positive.is_empty() {
+        a.iter().map(|x| x.1).fold(0.0, f64::max) * 0.01
+    } else {
+        quantile(&positive, 0.5)
+    }
+    .max(1e-12);
+    let tr = |x: f64| if linear { x } else { (x + offset).ln() };
+    let t = finite(n.iter().map(|x| tr(*x)));
+    let med = quantile(&t, 0.5);
+    let mad = 1.4826 * quantile(&finite(t.iter().map(|x| (x - med).abs())), 0.5);
+    let floor = if linear {
+        if ratio {
+            0.01
+        } else {
+            (p.spread_floor * 0.1 * quantile(&n, 0.5).abs()).max(1e-9)
+        }
+    } else {
+        p.spread_floor
+    };
+    let spread = mad.max(floor);
+    let dir = harmful(name.kind);
+    let signed = |x: f64| (tr(x) - med) / spread;
+    let harm = |d: f64| match dir {
+        Some(Direction::Up) => d,
+        Some(Direction::Down) => -d,
+        None => d.abs(),
+    };
+    let mut devs: Vec<(f64, f64)> = a.iter().map(|x| (harm(signed(x.1)), x.1)).collect();
+    devs.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let before = quantile(&n, 0.5);
+    let (mut deviation, after) = match devs.get(p.persist.max(1) - 1).or(devs.last()) {
+        Some(&(d, v)) => (d.max(0.0), v),
+        None => (0.0, f64::NAN),
+    };
+    if vanished {
+        deviation = deviation.max(EVIDENCE_DEVIATION);
+    }
+    let onset = post
+        .iter()
+        .find(|x| {
+            if x.1.is_finite() {
+                harm(signed(x.1)) >= EVIDENCE_DEVIATION
+            } else {
+                vanished
+            }
         })
-        .collect();
-    devs.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let pos = ((devs.len() - 1) as f64 * POST_QUANTILE).round() as usize;
-    let (deviation, after) = devs[pos.min(devs.len() - 1)];
+        .map(|x| x.0);
     Ok(ColumnScore {
         name,
-        before: med,
+        before,
         after,
         deviation,
+        direction: if after.is_finite() && after < before {
+            Direction::Down
+        } else {
+            Direction::Up
+        },
+        onset,
+        vanished,
         ratio,
     })
 }
 
+/// The model signal a column is, where one fits (units as `opscope sim --export-rcaeval`
+/// writes them: latency ms, CPU cores, memory bytes, rates per second).
+fn signal_of(c: &ColumnScore) -> Option<SignalKind> {
+    Some(match c.name.kind {
+        MetricKind::Latency if c.name.quantile == Some(99) => SignalKind::LatencyP99,
+        MetricKind::Cpu => SignalKind::CpuCores,
+        MetricKind::Memory => SignalKind::MemoryBytes,
+        MetricKind::Errors if c.ratio => SignalKind::ErrorRatio,
+        MetricKind::Load => SignalKind::RequestRate,
+        MetricKind::Restarts => SignalKind::Restarts,
+        MetricKind::Unavailable => SignalKind::ReplicasUnavailable,
+        MetricKind::Lag => SignalKind::ConsumerLag,
+        _ => return None,
+    })
+}
+
+/// A column's move as evidence: an `Evidence::Deviation` where a model signal fits, else
+/// words made here.
+fn column_evidence(c: &ColumnScore, inject_time: f64) -> (String, Option<Evidence>) {
+    if c.vanished {
+        return (
+            format!("{} stopped reporting after the injection", c.name.metric),
+            None,
+        );
+    }
+    let since_ms = (c.onset.unwrap_or(inject_time) * 1000.0) as i64;
+    // The model's units: latency in ms (a p99 under 1 is taken as seconds, as RCAEval tables
+    // from real systems write it), CPU in cores (a column over 1 core at its normal median
+    // reads as a percentage and keeps its own words). Only the wording depends on this.
+    let scale = match c.name.kind {
+        MetricKind::Latency if c.before.abs() < 1.0 => Some(1000.0),
+        MetricKind::Cpu if c.before.abs() > 1.0 => None,
+        _ => Some(1.0),
+    };
+    match (signal_of(c), scale) {
+        (Some(signal), Some(k)) if c.after.is_finite() => {
+            let ev = Evidence::Deviation {
+                entity: None,
+                signal,
+                direction: c.direction,
+                baseline: c.before * k,
+                current: c.after * k,
+                since_ms,
+            };
+            (
+                format!("{}; {:.1} spreads from normal", ev.describe(), c.deviation),
+                Some(ev),
+            )
+        }
+        _ => (phrase(c), None),
+    }
+}
+
+fn workload(service: &str) -> EntityId {
+    EntityId::workload("", service)
+}
+
 /// Rank every service of `input.data`, most likely root cause first.
 pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
+    let p = &input.params;
     let data = input.data;
-    let post_rows: Vec<usize> = (0..data.time.len())
-        .filter(|&i| data.time[i] >= input.inject_time)
+    let n = data.time.len();
+    // A row stands for the interval up to the next one (the median step for the last).
+    let mut steps: Vec<f64> = data
+        .time
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .collect();
+    steps.sort_by(f64::total_cmp);
+    let step = if steps.is_empty() {
+        0.0
+    } else {
+        quantile(&steps, 0.5)
+    };
+    let row_end = |i: usize| {
+        data.time
+            .get(i + 1)
+            .copied()
+            .filter(|t| *t > data.time[i])
+            .unwrap_or(data.time[i] + step)
+    };
+    let post_rows: Vec<usize> = (0..n)
+        .filter(|&i| data.time[i] >= input.inject_time || row_end(i) > input.inject_time)
         .collect();
     if post_rows.is_empty() {
         return Err(TabularError::NoAnomalousPeriod {
             inject_time: input.inject_time,
         });
     }
-    let pre_rows: Vec<usize> = (0..data.time.len())
-        .filter(|&i| data.time[i] < input.inject_time)
+    let pre_rows: Vec<usize> = (0..n)
+        .filter(|&i| data.time[i] < input.inject_time && row_end(i) <= input.inject_time)
         .collect();
-    if input.normal.is_none() && pre_rows.len() < MIN_NORMAL_ROWS {
+    let mut notes = Vec::new();
+    let normal_rows = match input.normal {
+        Some(t) => t.time.len(),
+        None => pre_rows.len(),
+    };
+    if normal_rows == 0 {
         return Err(TabularError::NoNormalPeriod {
             inject_time: input.inject_time,
         });
+    }
+    if normal_rows < MIN_NORMAL_ROWS {
+        notes.push(format!(
+            "low confidence: only {normal_rows} normal row(s) before the injection (fewer than {MIN_NORMAL_ROWS}); normal spreads are floors, not measured"
+        ));
     }
     let mut services: BTreeSet<String> = BTreeSet::new();
     let mut ignored = Vec::new();
@@ -381,8 +593,11 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
             },
             None => pre_rows.iter().map(|&i| s.values[i]).collect(),
         };
-        let post: Vec<f64> = post_rows.iter().map(|&i| s.values[i]).collect();
-        match score_column(name, &normal, &post) {
+        let post: Vec<(f64, f64)> = post_rows
+            .iter()
+            .map(|&i| (data.time[i], s.values[i]))
+            .collect();
+        match score_column(name, &normal, &post, p) {
             Ok(c) => cols.entry(c.name.service.clone()).or_default().push(c),
             Err(why) => ignored.push(format!("{}: {why}", s.name)),
         }
@@ -390,53 +605,248 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
     if services.is_empty() {
         return Err(TabularError::NoServices);
     }
+    // Request metrics that stop while the service's CPU or memory still report: it is up but
+    // nothing reaches it any more, so the cause is upstream (its callers stopped calling). They
+    // do not count against it; with a call graph they count against its callers. A service
+    // whose every series stops is down: that counts against it.
+    let mut unreached: BTreeSet<String> = BTreeSet::new();
+    for (s, list) in cols.iter_mut() {
+        let alive = list
+            .iter()
+            .any(|c| matches!(c.name.kind, MetricKind::Cpu | MetricKind::Memory) && !c.vanished);
+        let mut any = false;
+        for c in list.iter_mut().filter(|c| c.vanished && alive) {
+            c.deviation = 0.0;
+            c.onset = None;
+            any = true;
+        }
+        if any {
+            unreached.insert(s.clone());
+        }
+    }
     for list in cols.values_mut() {
         list.sort_by(|a, b| {
-            (b.deviation * weight(b.name.kind)).total_cmp(&(a.deviation * weight(a.name.kind)))
+            (b.deviation * weight(b.name.kind, p))
+                .total_cmp(&(a.deviation * weight(a.name.kind, p)))
         });
     }
-    // Own score: the most deviant column, log-compressed (a 1000x spread move is not 100x as
-    // telling as a 10x one) and weighted by type.
-    let own: BTreeMap<&str, f64> = services
+    let worst = |s: &str| -> f64 {
+        cols.get(s)
+            .map(|l| {
+                l.iter()
+                    .filter(|c| weight(c.name.kind, p) > 0.0)
+                    .map(|c| c.deviation)
+                    .fold(0.0, f64::max)
+            })
+            .unwrap_or(0.0)
+    };
+    let col_of = |s: &str, kind: MetricKind| -> f64 {
+        cols.get(s)
+            .map(|l| {
+                l.iter()
+                    .filter(|c| c.name.kind == kind)
+                    .map(|c| c.deviation)
+                    .fold(0.0, f64::max)
+            })
+            .unwrap_or(0.0)
+    };
+    // Own score: the most deviant column, weighted by type and log-compressed (a 1000-spread
+    // move is not 100x as telling as a 10-spread one).
+    let mut own: BTreeMap<&str, f64> = services
         .iter()
         .map(|s| {
             let v = cols
                 .get(s)
                 .and_then(|l| l.first())
-                .map(|c| weight(c.name.kind) * c.deviation.ln_1p())
+                .map(|c| (weight(c.name.kind, p) * c.deviation).ln_1p())
                 .unwrap_or(0.0);
             (s.as_str(), v)
         })
         .collect();
-    let worst_dev = |s: &str| {
-        cols.get(s)
-            .and_then(|l| l.first())
-            .map(|c| c.deviation)
-            .unwrap_or(0.0)
+    // When the service's trouble began: the onset of the column behind its score (a caller's
+    // errors that follow its latency are later than the callee's latency), else its earliest.
+    let onset_of = |s: &str| -> Option<f64> {
+        cols.get(s).and_then(|l| {
+            l.first().and_then(|c| c.onset).or_else(|| {
+                l.iter()
+                    .filter(|c| weight(c.name.kind, p) > 0.0)
+                    .filter_map(|c| c.onset)
+                    .min_by(f64::total_cmp)
+            })
+        })
     };
+    let onsets: BTreeMap<&str, i64> = services
+        .iter()
+        .filter_map(|s| onset_of(s).map(|o| (s.as_str(), (o * 1000.0) as i64)))
+        .collect();
+    let first = onsets.values().copied().min().unwrap_or(0);
+    let last = onsets.values().copied().max().unwrap_or(0);
     let mut callees: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut callers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (from, to) in input.edges.unwrap_or(&[]) {
         if from != to && services.contains(from) && services.contains(to) {
             callees
                 .entry(from.as_str())
                 .or_default()
                 .insert(to.as_str());
+            callers
+                .entry(to.as_str())
+                .or_default()
+                .insert(from.as_str());
         }
     }
-    let mut out: Vec<RankedService> = services
+    // Network step: its callers wait longer on their outgoing calls (on average over the
+    // callers) while the service itself serves as fast as before.
+    let mut network: BTreeMap<&str, f64> = BTreeMap::new();
+    if input.edges.is_some() {
+        for s in &services {
+            let Some(cs) = callers.get(s.as_str()) else {
+                continue;
+            };
+            let rise = cs
+                .iter()
+                .map(|c| col_of(c, MetricKind::CallerLatency))
+                .sum::<f64>()
+                / cs.len().max(1) as f64;
+            let net = rise - col_of(s, MetricKind::Latency);
+            // No threshold: any excess of its callers' wait over its own latency counts, as a
+            // deviation of its own (the delay is attributed here, not felt here): unweighted.
+            if rise.is_finite() && net > 0.0 {
+                let v = net.ln_1p();
+                if let Some(o) = own.get_mut(s.as_str()) {
+                    // Said as evidence where it is what ranks the service.
+                    if v > *o {
+                        network.insert(s.as_str(), net);
+                    }
+                    *o = o.max(v);
+                }
+            }
+        }
+    }
+    // Callers of services nothing reaches any more: they stopped calling.
+    let mut stopped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for u in &unreached {
+        for c in callers.get(u.as_str()).into_iter().flatten() {
+            if !unreached.contains(*c) {
+                stopped.entry(*c).or_default().push(u.as_str());
+            }
+        }
+    }
+    for s in stopped.keys() {
+        if let Some(o) = own.get_mut(s) {
+            *o = o.max(ANOMALOUS_DEVIATION.ln_1p());
+        }
+    }
+    // Onset order, as the live ranking scores it: the earliest trouble ranks higher.
+    for (s, o) in own.iter_mut() {
+        if let Some(&t) = onsets.get(s) {
+            *o += ONSET_WEIGHT * crate::rca::onset_order(t, first, last);
+        }
+    }
+    // Graph walk, the live ranking's personalized PageRank: from each anomalous service to
+    // its anomalous callees, so the walk drifts toward where the trouble starts.
+    let pr_w = p.walk_weight;
+    if input.edges.is_some() && pr_w > 0.0 {
+        let anomalous: BTreeSet<&str> = services
+            .iter()
+            .map(String::as_str)
+            .filter(|s| worst(s) >= EVIDENCE_DEVIATION || network.contains_key(s))
+            .collect();
+        let nodes: Vec<EntityId> = anomalous.iter().map(|s| workload(s)).collect();
+        if !nodes.is_empty() {
+            let deps = |e: &EntityId| -> BTreeSet<EntityId> {
+                callees
+                    .get(e.name.as_str())
+                    .into_iter()
+                    .flatten()
+                    .filter(|d| anomalous.contains(*d))
+                    .map(|d| workload(d))
+                    .collect()
+            };
+            let w = |e: &EntityId| own.get(e.name.as_str()).copied().unwrap_or(0.0).max(1e-3);
+            let pr = crate::rca::pagerank(&nodes, &deps, &w);
+            let max = pr.values().copied().fold(f64::MIN_POSITIVE, f64::max);
+            let bonus: Vec<(String, f64)> = pr
+                .iter()
+                .map(|(e, v)| (e.name.clone(), pr_w * v / max))
+                .collect();
+            for (s, b) in bonus {
+                if let Some(o) = own.get_mut(s.as_str()) {
+                    *o += b;
+                }
+            }
+        }
+    }
+    let own = own;
+    let mut out: Vec<(bool, RankedService)> = services
         .iter()
         .map(|s| {
             let mut score = own[s.as_str()];
-            let mut evidence: Vec<String> = cols
+            let mut evidence: Vec<String> = Vec::new();
+            let mut facts: Vec<Evidence> = Vec::new();
+            let onset_s = onset_of(s).unwrap_or(input.inject_time);
+            let change = crate::rca::change_evidence(
+                input.changes,
+                &workload(s),
+                (onset_s * 1000.0) as i64,
+            );
+            let changed = change.is_some() && worst(s) >= EVIDENCE_DEVIATION;
+            if let Some(ev) = change {
+                evidence.push(ev.describe());
+                facts.push(ev);
+            }
+            for c in cols
                 .get(s)
-                .map(|l| {
-                    l.iter()
-                        .filter(|c| c.deviation >= EVIDENCE_DEVIATION)
-                        .take(3)
-                        .map(phrase)
-                        .collect()
-                })
-                .unwrap_or_default();
+                .into_iter()
+                .flatten()
+                .filter(|c| c.deviation >= EVIDENCE_DEVIATION && weight(c.name.kind, p) > 0.0)
+                .take(3)
+            {
+                let (text, fact) = column_evidence(c, input.inject_time);
+                evidence.push(text);
+                facts.extend(fact);
+            }
+            if unreached.contains(s) {
+                evidence.push(
+                    "its request metrics stopped after the injection while it still runs: nothing reaches it (the cause is upstream)"
+                        .into(),
+                );
+            }
+            if let Some(gone) = stopped.get(s.as_str()) {
+                evidence.push(format!(
+                    "the services it calls stopped receiving requests: {} (it no longer gets as far as calling them)",
+                    gone.join(", ")
+                ));
+            }
+            if let Some(net) = network.get(s.as_str()) {
+                let cs: Vec<EntityId> = callers
+                    .get(s.as_str())
+                    .into_iter()
+                    .flatten()
+                    .map(|c| workload(c))
+                    .collect();
+                let ev = Evidence::CallersDegraded { callers: cs };
+                evidence.push(format!(
+                    "{}: they wait longer on their outgoing calls ({net:.1} spreads more than its own latency moved)",
+                    ev.describe()
+                ));
+                facts.push(ev);
+                if let Some(c) = cols
+                    .get(s)
+                    .and_then(|l| l.iter().find(|c| c.name.kind == MetricKind::Latency))
+                {
+                    let ev = Evidence::ServesFastItself {
+                        // In ms, read as `column_evidence` reads latency units.
+                        latency_p99_ms: if c.before.abs() < 1.0 {
+                            c.after * 1000.0
+                        } else {
+                            c.after
+                        },
+                    };
+                    evidence.push(ev.describe());
+                    facts.push(ev);
+                }
+            }
             if evidence.is_empty() {
                 evidence.push(if let Some(c) = cols.get(s).and_then(|l| l.first()) {
                     format!(
@@ -452,16 +862,24 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                 let sick: Vec<&str> = deps
                     .iter()
                     .copied()
-                    .filter(|d| worst_dev(d) >= ANOMALOUS_DEVIATION)
+                    .filter(|d| {
+                        worst(d) >= ANOMALOUS_DEVIATION
+                            || network.get(d).is_some_and(|n| *n >= ANOMALOUS_DEVIATION)
+                    })
                     .collect();
                 if sick.is_empty() {
-                    if deps.is_empty() {
-                        evidence.push("it calls no other service".into());
+                    let ev = if deps.is_empty() {
+                        Some(Evidence::CallsNothing)
                     } else if score > 0.0 {
-                        evidence.push(format!(
-                            "the services it calls look normal: {}",
-                            list(&deps.iter().copied().collect::<Vec<_>>())
-                        ));
+                        Some(Evidence::DependenciesHealthy {
+                            dependencies: deps.iter().map(|d| workload(d)).collect(),
+                        })
+                    } else {
+                        None
+                    };
+                    if let Some(ev) = ev {
+                        evidence.push(ev.describe());
+                        facts.push(ev);
                     }
                 } else {
                     let strongest = sick.iter().map(|d| own[d]).fold(0.0, f64::max);
@@ -470,38 +888,36 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                     } else {
                         1.0
                     };
-                    score *= 1.0 - CALLEE_DISCOUNT * explained;
-                    evidence.push(format!(
-                        "calls anomalous {}: likely a symptom of {}",
-                        list(&sick),
-                        if sick.len() == 1 { "it" } else { "them" }
-                    ));
+                    score *= 1.0 - p.callee_discount * explained;
+                    let ev = Evidence::DependsOnDegraded {
+                        dependencies: sick.iter().map(|d| workload(d)).collect(),
+                    };
+                    evidence.push(format!("{}: likely a symptom", ev.describe()));
+                    facts.push(ev);
                 }
             }
-            RankedService {
-                service: s.clone(),
-                score: (score * 1000.0).round() / 1000.0,
-                evidence,
-            }
+            (
+                changed,
+                RankedService {
+                    service: s.clone(),
+                    score: (score * 1000.0).round() / 1000.0,
+                    evidence,
+                    facts,
+                },
+            )
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
+    // Services deployed just before their trouble first; the metrics order the rest.
+    out.sort_by(|(ca, a), (cb, b)| {
+        cb.cmp(ca)
+            .then_with(|| b.score.total_cmp(&a.score))
             .then_with(|| a.service.cmp(&b.service))
     });
     Ok(Ranking {
-        ranking: out,
+        ranking: out.into_iter().map(|(_, r)| r).collect(),
+        notes,
         ignored,
     })
-}
-
-fn list(names: &[&str]) -> String {
-    if names.len() > 4 {
-        format!("{} and {} more", names[..4].join(", "), names.len() - 4)
-    } else {
-        names.join(", ")
-    }
 }
 
 /// A number with few digits: 0.0123, 1.23, 12.3, 1234.
@@ -551,8 +967,19 @@ fn phrase(c: &ColumnScore) -> String {
                 num(a)
             )
         }
+        MetricKind::CallerLatency => format!(
+            "latency of its outgoing calls{} {} ({} -> {})",
+            c.name
+                .quantile
+                .map(|q| format!(" p{q}"))
+                .unwrap_or_default(),
+            change(b, a),
+            num(b),
+            num(a)
+        ),
+        MetricKind::Success => format!("success {} ({} -> {})", change(b, a), num(b), num(a)),
         MetricKind::Cpu => format!(
-            "cpu {}{} cores ({} -> {})",
+            "cpu {}{} ({} -> {})",
             if a >= b { "+" } else { "-" },
             num((a - b).abs()),
             num(b),
@@ -593,7 +1020,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn splits_at_the_last_known_metric_suffix() {
+    fn splits_at_the_first_underscore() {
+        let s = split_column("ts-order-service_client_lat_99").expect("splits");
+        assert_eq!(
+            (s.service.as_str(), s.metric.as_str(), s.kind, s.quantile),
+            (
+                "ts-order-service",
+                "client_lat_99",
+                MetricKind::CallerLatency,
+                Some(99)
+            )
+        );
         let s = split_column("front-end_lat_99").expect("splits");
         assert_eq!(
             (s.service.as_str(), s.metric.as_str(), s.kind, s.quantile),
@@ -604,17 +1041,22 @@ mod tests {
             (s.service.as_str(), s.kind, s.quantile),
             ("orders-db", MetricKind::Latency, Some(50))
         );
-        let s = split_column("my_svc_cpu").expect("splits");
-        assert_eq!((s.service.as_str(), s.kind), ("my_svc", MetricKind::Cpu));
         let s = split_column("carts_mem").expect("splits");
         assert_eq!((s.service.as_str(), s.kind), ("carts", MetricKind::Memory));
         let s = split_column("istio-ingressgateway_error").expect("splits");
         assert_eq!(s.kind, MetricKind::Errors);
-        // Unknown suffix: the last `_`.
+        let s = split_column("cartservice_success").expect("splits");
+        assert_eq!(s.kind, MetricKind::Success);
+        // Everything after the first `_` is the metric, known or not.
         let s = split_column("user_db_frobs").expect("splits");
         assert_eq!(
             (s.service.as_str(), s.metric.as_str(), s.kind),
-            ("user_db", "frobs", MetricKind::Other)
+            ("user", "db_frobs", MetricKind::Other)
+        );
+        let s = split_column("adservice_sys_read").expect("splits");
+        assert_eq!(
+            (s.service.as_str(), s.metric.as_str()),
+            ("adservice", "sys_read")
         );
         // `rt` only as a whole word: `carts_rtx` is not latency.
         assert_eq!(
@@ -658,7 +1100,7 @@ mod tests {
         let t = table(
             &[
                 ("front-end_lat_99", 100.0, 1.5),
-                ("carts_lat_99", 10.0, 6.0),
+                ("carts_lat_99", 10.0, 30.0),
                 ("carts_cpu", 0.1, 1.0),
                 ("orders_cpu", 0.2, 1.0),
                 ("orders_mem", 5e7, 1.0),
@@ -671,12 +1113,15 @@ mod tests {
             normal: None,
             inject_time: 40.0,
             edges: None,
+            changes: &[],
+            params: Params::default(),
         })
         .expect("ranks");
         assert_eq!(order(&r), ["carts", "front-end", "orders"]);
         let ev = &r.ranking[0].evidence[0];
+        // Worded by the model's phrasing, as the live ranking's evidence is.
         assert!(
-            ev.starts_with("latency p99 x5.") || ev.starts_with("latency p99 x6."),
+            ev.starts_with("latency p99 x") && ev.contains(" since "),
             "{ev}"
         );
         assert!(r.ranking[0].score > r.ranking[1].score);
@@ -699,6 +1144,8 @@ mod tests {
             normal: None,
             inject_time: 40.0,
             edges: None,
+            changes: &[],
+            params: Params::default(),
         };
         let alone = rank(&base).expect("ranks");
         assert_eq!(order(&alone)[0], "front-end");
@@ -716,7 +1163,7 @@ mod tests {
             with.ranking[1]
                 .evidence
                 .iter()
-                .any(|e| e.contains("calls anomalous currency"))
+                .any(|e| e.contains("depends on degraded: currency"))
         );
         assert!(
             with.ranking[0]
@@ -740,6 +1187,8 @@ mod tests {
             normal: Some(&normal),
             inject_time: 100.0,
             edges: None,
+            changes: &[],
+            params: Params::default(),
         })
         .expect("ranks");
         assert_eq!(order(&r), ["b", "a", "c"]);
@@ -757,15 +1206,33 @@ mod tests {
             normal: None,
             inject_time: 20.0,
             edges: None,
+            changes: &[],
+            params: Params::default(),
         };
         assert_eq!(order(&rank(&input).expect("ranks")), ["a", "b"]);
         assert!(matches!(
             rank(&RankInput {
-                inject_time: 1.0,
+                inject_time: 0.0,
                 ..input
             }),
             Err(TabularError::NoNormalPeriod { .. })
         ));
+        assert!(rank(&input).expect("ranks").notes.is_empty());
+        // A short normal period (2 rows): ranked all the same, with a note.
+        let short = rank(&RankInput {
+            inject_time: 2.0,
+            ..input
+        })
+        .expect("a short normal period still ranks");
+        assert_eq!(order(&short)[0], "a");
+        assert!(
+            short
+                .notes
+                .iter()
+                .any(|n| n.starts_with("low confidence: only 2 normal row(s)")),
+            "{:?}",
+            short.notes
+        );
         assert!(matches!(
             rank(&RankInput {
                 inject_time: 1e9,
@@ -776,12 +1243,138 @@ mod tests {
     }
 
     #[test]
+    fn rollouts_narrow_the_candidates_and_metrics_pick_the_bad_one() {
+        use collector::model::ChangeKind;
+        // Three services roll out just before the injection; only b goes bad. c, not rolled
+        // out, moves the most: without changes it comes first, with them b does.
+        let t = table(
+            &[
+                ("a_cpu", 1.0, 1.0),
+                ("b_cpu", 1.0, 30.0),
+                ("c_cpu", 1.0, 200.0),
+                ("d_cpu", 1.0, 1.0),
+            ],
+            20,
+            10,
+        );
+        let deploy = |s: &str, at_s: i64| ChangeEvent {
+            ts_ms: at_s * 1000,
+            entity: EntityId::workload("", s),
+            kind: ChangeKind::Annotation {
+                text: "release".into(),
+            },
+        };
+        let changes = vec![deploy("a", 19), deploy("b", 19), deploy("d", 18)];
+        let base = RankInput {
+            data: &t,
+            normal: None,
+            inject_time: 20.0,
+            edges: None,
+            changes: &[],
+            params: Params::default(),
+        };
+        assert_eq!(order(&rank(&base).expect("ranks"))[0], "c");
+        let with = rank(&RankInput {
+            changes: &changes,
+            ..base
+        })
+        .expect("ranks");
+        assert_eq!(order(&with)[..2], ["b", "c"]);
+        // The change is the first evidence, worded as the live ranking words it.
+        assert!(
+            with.ranking[0].evidence[0].starts_with("deploy marked: release at "),
+            "{:?}",
+            with.ranking[0].evidence
+        );
+        assert!(matches!(
+            with.ranking[0].facts[0],
+            Evidence::Change {
+                before_onset_ms: 1000,
+                ..
+            }
+        ));
+        // A rolled-out service that stays healthy is not promoted.
+        assert!(order(&with)[2..].contains(&"a") && order(&with)[2..].contains(&"d"));
+    }
+
+    #[test]
+    fn request_metrics_that_stop_point_upstream_with_edges() {
+        // `pay` still runs (cpu reports) but its latency stops: `shop` no longer calls it.
+        let mut t = table(
+            &[
+                ("shop_cpu", 1.0, 1.0),
+                ("shop_lat_99", 100.0, 1.0),
+                ("pay_cpu", 1.0, 1.0),
+                ("pay_lat_99", 10.0, 1.0),
+                ("ads_cpu", 1.0, 1.0),
+            ],
+            20,
+            10,
+        );
+        for v in &mut t.columns[3].values[20..] {
+            *v = f64::NAN;
+        }
+        let edges = vec![
+            ("shop".to_owned(), "pay".to_owned()),
+            ("shop".to_owned(), "ads".to_owned()),
+        ];
+        let r = rank(&RankInput {
+            data: &t,
+            normal: None,
+            inject_time: 20.0,
+            edges: Some(&edges),
+            changes: &[],
+            params: Params::default(),
+        })
+        .expect("ranks");
+        assert_eq!(order(&r)[0], "shop");
+        assert!(
+            r.ranking[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("stopped receiving requests: pay")),
+            "{:?}",
+            r.ranking[0].evidence
+        );
+        let pay = r
+            .ranking
+            .iter()
+            .find(|x| x.service == "pay")
+            .expect("pay ranked");
+        assert!(
+            pay.evidence
+                .iter()
+                .any(|e| e.contains("nothing reaches it"))
+        );
+        // Every series of a service stops: it is down, and that counts against it.
+        for v in &mut t.columns[2].values[20..] {
+            *v = f64::NAN;
+        }
+        let r = rank(&RankInput {
+            data: &t,
+            normal: None,
+            inject_time: 20.0,
+            edges: Some(&edges),
+            changes: &[],
+            params: Params::default(),
+        })
+        .expect("ranks");
+        assert_eq!(order(&r)[0], "pay");
+        assert!(
+            r.ranking[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("stopped reporting"))
+        );
+    }
+
+    #[test]
     fn evidence_is_in_plain_words() {
         let t = table(
             &[
-                ("a_mem", 100.0 * 1024.0 * 1024.0, 2.0),
-                ("b_cpu", 0.5, 5.0),
-                ("c_lat_50", 20.0, 4.0),
+                ("a_mem", 100.0 * 1024.0 * 1024.0, 20.0),
+                ("b_cpu", 0.5, 20.0),
+                ("c_lat_50", 20.0, 20.0),
             ],
             20,
             10,
@@ -791,6 +1384,8 @@ mod tests {
             normal: None,
             inject_time: 20.0,
             edges: None,
+            changes: &[],
+            params: Params::default(),
         })
         .expect("ranks");
         let ev = |s: &str| {
@@ -800,9 +1395,24 @@ mod tests {
                 .map(|x| x.evidence[0].clone())
                 .unwrap_or_default()
         };
-        assert!(ev("a").starts_with("memory grew 10"), "{}", ev("a"));
-        assert!(ev("b").starts_with("cpu +2."), "{}", ev("b"));
-        assert!(ev("c").starts_with("latency p50 x4."), "{}", ev("c"));
+        // Signals the model knows are worded by `opscope_layout::phrase`, the rest here.
+        assert!(ev("a").starts_with("memory x"), "{}", ev("a"));
+        assert!(ev("a").contains("MiB -> "), "{}", ev("a"));
+        assert!(ev("b").starts_with("CPU x"), "{}", ev("b"));
+        assert!(ev("c").starts_with("latency p50 x"), "{}", ev("c"));
+        let b = r
+            .ranking
+            .iter()
+            .find(|x| x.service == "b")
+            .expect("b ranked");
+        assert!(matches!(
+            b.facts.first(),
+            Some(Evidence::Deviation {
+                signal: SignalKind::CpuCores,
+                direction: Direction::Up,
+                ..
+            })
+        ));
     }
 
     proptest::proptest! {
@@ -815,7 +1425,7 @@ mod tests {
                 values: vals.iter().skip(k).chain(vals.iter().take(k)).copied().take(20).collect(),
             }).collect();
             let t = Table { time: (0..20).map(f64::from).collect(), columns };
-            let r = rank(&RankInput { data: &t, normal: None, inject_time: 10.0, edges: None }).expect("ranks");
+            let r = rank(&RankInput { data: &t, normal: None, inject_time: 10.0, edges: None, changes: &[], params: Params::default() }).expect("ranks");
             let mut got: Vec<&str> = r.ranking.iter().map(|s| s.service.as_str()).collect();
             proptest::prop_assert!(r.ranking.windows(2).all(|w| w[0].score >= w[1].score));
             got.sort_unstable();

@@ -20,6 +20,10 @@ pub struct RcaArgs {
     /// Call graph CSV with `source,target` rows (source calls target)
     #[arg(long)]
     edges: Option<PathBuf>,
+    /// Change events CSV with `service,time` rows (Unix seconds; rollouts, releases, config
+    /// changes): a service changed just before its trouble is ranked ahead
+    #[arg(long)]
+    changes: Option<PathBuf>,
     /// Machine-readable output: {"ranking": [{"service", "score", "evidence"}]}
     #[arg(long)]
     json: bool,
@@ -33,6 +37,8 @@ pub fn run(a: RcaArgs) -> Result<()> {
         normal: a.normal,
         inject_time: a.inject_time,
         edges: a.edges,
+        changes: a.changes,
+        params: analytics::tabular::Params::default(),
     })?;
     if a.json {
         println!(
