@@ -1,6 +1,6 @@
 //! Development tool: score the NAB corpus with the default ensemble (or variants given as
 //! `name=value` arguments) and print the three profiles. Not part of the API.
-use detectors::nab::{Corpus, tune_all};
+use detectors::nab::{Corpus, held_out_all, tune_all};
 use detectors::{EnsembleConfig, score_series};
 use std::path::Path;
 
@@ -59,6 +59,23 @@ fn main() {
         score_series(cfg, &r)
     });
     let res = tune_all(&scored);
+    for (h, r) in held_out_all(&scored).iter().zip(&res) {
+        let thr: Vec<String> = h
+            .categories
+            .iter()
+            .map(|c| c.threshold.map_or("none".into(), |t| format!("{t:.3}")))
+            .collect();
+        println!(
+            "{:<20} HELD-OUT {:>6.2} (in-sample {:>6.2}) tp {:>2} fp {:>3} fn {:>2} thr [{}]",
+            h.profile,
+            h.normalized,
+            r.normalized,
+            h.tp,
+            h.fp,
+            h.fn_,
+            thr.join(" ")
+        );
+    }
     for r in &res {
         println!(
             "{:<20} thr {:>8.4} norm {:>6.2} tp {:>2} fp {:>3} fn {:>2}",
