@@ -1,15 +1,16 @@
-//! `opscope detect` (the detectors crate's ensemble over a `timestamp,value` CSV) and
-//! `opscope eval nab` (that same detector scored on the Numenta Anomaly Benchmark).
+//! `opscope detect` (the per-signal detector that runs live, `detectors::SignalDetector`, in
+//! its generic configuration, over a `timestamp,value` CSV) and `opscope eval nab` (that same
+//! detector scored on the Numenta Anomaly Benchmark, held out first).
 
 use anyhow::{Context, Result, bail};
 use detectors::nab::{Corpus, HeldOutResult, ProfileResult, held_out_all, tune_all};
 use detectors::time::parse_naive_ms;
-use detectors::{EnsembleConfig, score_series};
+use detectors::{SignalConfig, score_series_with};
 use std::io::Write;
 use std::path::Path;
 
 /// Reads `timestamp,value` rows from `input` (other columns are kept), scores them causally
-/// with the default ensemble and writes every row with an added `anomaly_score` in [0, 1].
+/// with the live detector's generic configuration and writes every row with an added `anomaly_score` in [0, 1].
 /// Empty values count as missing (score 0); malformed rows are errors with their line.
 pub fn detect(input: &Path, output: &Path) -> Result<()> {
     let mut reader = csv::ReaderBuilder::new()
@@ -51,7 +52,7 @@ pub fn detect(input: &Path, output: &Path) -> Result<()> {
         series.push((ts, value));
         records.push(rec);
     }
-    let scores = score_series(EnsembleConfig::default(), &series);
+    let scores = score_series_with(&SignalConfig::generic(), &series);
     let mut writer =
         csv::Writer::from_path(output).with_context(|| format!("creating {}", output.display()))?;
     let mut out_headers = headers.clone();
@@ -104,13 +105,13 @@ pub fn eval_nab(data: &Path, labels: &Path, json: bool) -> Result<()> {
     if corpus.files.is_empty() {
         bail!("{}: the label file lists no series", labels.display());
     }
-    let cfg = EnsembleConfig::default();
+    let cfg = SignalConfig::generic();
     let scored = corpus.score_with(|rows| {
         let series: Vec<(i64, f64)> = rows.iter().map(|r| (r.ts_ms, r.value)).collect();
-        score_series(cfg, &series)
+        score_series_with(&cfg, &series)
     });
     let report = NabReport {
-        detector: "opscope detectors::Ensemble (default configuration)",
+        detector: "opscope detectors::SignalDetector (SignalConfig::generic)",
         files: corpus.files.len(),
         rows: corpus.files.iter().map(|f| f.rows.len()).sum(),
         windows: corpus.windows(),

@@ -1,12 +1,15 @@
 //! Development tool: score the NAB corpus with the default ensemble (or variants given as
 //! `name=value` arguments) and print the three profiles. Not part of the API.
+use detectors::EnsembleConfig;
 use detectors::nab::{Corpus, held_out_all, tune_all};
-use detectors::{EnsembleConfig, score_series};
 use std::path::Path;
 
 fn main() {
     let mut cfg = EnsembleConfig::default();
     let mut verbose = false;
+    let mut lw = detectors::signal::GENERIC_LEVEL_WEIGHT;
+    let mut lk = detectors::LevelConfig::default().k;
+    let mut lwin = detectors::LevelConfig::default().window;
     for a in std::env::args().skip(1) {
         if a == "-v" {
             verbose = true;
@@ -17,11 +20,16 @@ fn main() {
         };
         let f: f64 = v.parse().expect("number");
         match k {
+            "lw" => lw = f,
+            "lk" => lk = f,
+            "lwin" => lwin = f as usize,
             "rw" => cfg.robust.window = f as usize,
+            "rst" => cfg.robust.stride = f as usize,
             "mh" => cfg.min_history = f as usize,
             "sz" => cfg.seasonal_half_z = f,
             "nf" => cfg.novelty_floor = f,
             "nh" => cfg.novelty_half = f,
+            "nz" => cfg.novelty_min_z = f,
             "nm" => cfg.novelty.min_history = f as usize,
             "rs" => cfg.record_start = f as usize,
             "rf" => cfg.record_floor = f,
@@ -54,9 +62,20 @@ fn main() {
         Path::new("/work/shared/data/nab/labels/combined_windows.json"),
     )
     .expect("load");
+    let base = detectors::SignalConfig::generic();
+    let sc = detectors::SignalConfig {
+        scale_free: Some(std::sync::Arc::new(cfg)),
+        level_weight: lw,
+        level: detectors::LevelConfig {
+            k: lk,
+            window: lwin,
+            ..base.level
+        },
+        ..base
+    };
     let scored = corpus.score_with(|rows| {
         let r: Vec<(i64, f64)> = rows.iter().map(|r| (r.ts_ms, r.value)).collect();
-        score_series(cfg, &r)
+        detectors::score_series_with(&sc, &r)
     });
     let res = tune_all(&scored);
     for (h, r) in held_out_all(&scored).iter().zip(&res) {

@@ -25,6 +25,7 @@ pub mod nab;
 pub mod novelty;
 pub mod robust;
 pub mod seasonal;
+pub mod signal;
 pub mod time;
 pub mod window;
 
@@ -34,6 +35,9 @@ pub use likelihood::{Likelihood, LikelihoodConfig};
 pub use novelty::{Novelty, NoveltyConfig};
 pub use robust::{RobustBaseline, RobustConfig};
 pub use seasonal::{SeasonalBaseline, SeasonalConfig};
+pub use signal::{
+    Alarm, Context, LevelConfig, Output, SignalConfig, SignalDetector, score_series_with,
+};
 
 /// A streaming detector of one series.
 pub trait Detector {
