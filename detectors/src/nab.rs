@@ -455,17 +455,57 @@ pub struct HeldOutResult {
 /// does) on the files of every other category and the held-out category is scored at it.
 /// The categories' raw scores are summed and normalised over all windows.
 pub fn held_out(files: &[ScoredFile], p: &Profile) -> HeldOutResult {
-    let mut cats: Vec<&str> = files.iter().map(|f| category(&f.name)).collect();
+    held_out_select(std::slice::from_ref(&files.to_vec()), p).0
+}
+
+/// [`held_out`] choosing among candidate configurations too: `candidates[c]` is the corpus
+/// scored by configuration `c` (same files, same order). For each held-out category the
+/// configuration and the threshold with the best raw score on the other categories are
+/// chosen, and the held-out category is scored with them. Returns the result and the index
+/// of the configuration chosen per category.
+pub fn held_out_select(candidates: &[Vec<ScoredFile>], p: &Profile) -> (HeldOutResult, Vec<usize>) {
+    let Some(first) = candidates.first() else {
+        let empty = result(p, None, 0.0, 0, 0, 0, 0);
+        return (
+            HeldOutResult {
+                profile: p.name,
+                raw: 0.0,
+                normalized: empty.normalized,
+                tp: 0,
+                fp: 0,
+                fn_: 0,
+                windows: 0,
+                categories: Vec::new(),
+            },
+            Vec::new(),
+        );
+    };
+    let mut cats: Vec<&str> = first.iter().map(|f| category(&f.name)).collect();
     cats.sort_unstable();
     cats.dedup();
     let mut categories = Vec::with_capacity(cats.len());
+    let mut chosen = Vec::with_capacity(cats.len());
     for cat in cats {
-        let (test, train): (Vec<ScoredFile>, Vec<ScoredFile>) = files
-            .iter()
-            .cloned()
-            .partition(|f| category(&f.name) == cat);
-        let threshold = tune(&train, p).threshold;
+        let split = |files: &[ScoredFile]| -> (Vec<ScoredFile>, Vec<ScoredFile>) {
+            files
+                .iter()
+                .cloned()
+                .partition(|f| category(&f.name) == cat)
+        };
+        let mut best: Option<(f64, usize, Option<f64>)> = None;
+        for (c, files) in candidates.iter().enumerate() {
+            let (_, train) = split(files);
+            let t = tune(&train, p);
+            if best.is_none_or(|(raw, _, _)| t.raw > raw + 1e-12) {
+                best = Some((t.raw, c, t.threshold));
+            }
+        }
+        let Some((_, c, threshold)) = best else {
+            continue;
+        };
+        let (test, _) = split(&candidates[c]);
         let r = score_at(&test, p, threshold);
+        chosen.push(c);
         categories.push(HeldOutCategory {
             category: cat.to_owned(),
             files: test.len(),
@@ -488,16 +528,19 @@ pub fn held_out(files: &[ScoredFile], p: &Profile) -> HeldOutResult {
         sum(|c| c.fn_),
         sum(|c| c.windows),
     );
-    HeldOutResult {
-        profile: p.name,
-        raw,
-        normalized: all.normalized,
-        tp: all.tp,
-        fp: all.fp,
-        fn_: all.fn_,
-        windows: all.windows,
-        categories,
-    }
+    (
+        HeldOutResult {
+            profile: p.name,
+            raw,
+            normalized: all.normalized,
+            tp: all.tp,
+            fp: all.fp,
+            fn_: all.fn_,
+            windows: all.windows,
+            categories,
+        },
+        chosen,
+    )
 }
 
 /// [`held_out`] for the three profiles.
