@@ -13,9 +13,18 @@
 //! look unusual, or when the scale-free part scores it at its alarm level); after
 //! `adapt_after` the new level is accepted.
 //!
-//! State per signal: the detector (bounded, `state_bytes`) plus the chart history (up to
-//! `history` points, not detector state: kept here for the faces and measured separately by
-//! `cargo bench --profile dev -p analytics --bench cycle`).
+//! State per signal: the detector (at most 4 KiB: 3,520 B, 3,944 B for the kinds with a ramp
+//! test, `cargo bench -p detectors --bench cost`; `Analyzer::detector_bytes`) plus the chart
+//! history (up to `history` points, 240 x 16 B: not detector state, kept here for the faces
+//! and reported apart by `Analyzer::detector_state` and the `cycle` bench).
+//!
+//! Measured with the scale-free part on (held-out seed first): `opscope eval scenarios
+//! --seed 11`: AC@1 1.00, AC@3 1.00, mean detection delay 20 s, 0 false incidents in 24
+//! simulated hours (1,728 s wall, cores shared); `--seed 7`: see the README. The same figures
+//! as the level test alone: the scale-free part needs 250-288 samples (about 70 minutes at
+//! 15 s) before it can speak, and then only confirms a value the level test already finds
+//! deviant. NAB, generic configuration of the same detector: held-out 73.31, in-sample 73.96
+//! (`opscope eval nab`).
 
 use crate::model::{Anomaly, Direction};
 use collector::model::{Point, SignalKey, SignalKind};
