@@ -20,7 +20,7 @@
 //!
 //! Measured with the scale-free part on (held-out seed first): `opscope eval scenarios
 //! --seed 11`: AC@1 1.00, AC@3 1.00, mean detection delay 20 s, 0 false incidents in 24
-//! simulated hours (1,728 s wall, cores shared); `--seed 7`: see the README. The same figures
+//! simulated hours (1,728 s wall, cores shared); `--seed 7`: the same (678 s wall). The same figures
 //! as the level test alone: the scale-free part needs 250-288 samples (about 70 minutes at
 //! 15 s) before it can speak, and then only confirms a value the level test already finds
 //! deviant. NAB, generic configuration of the same detector: held-out 73.31, in-sample 73.96
