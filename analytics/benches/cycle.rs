@@ -129,21 +129,19 @@ fn run(signals: usize) {
         }
         incidents = snap.open_incidents().count();
     }
-    let (n, bytes) = analyzer.detector_state();
+    let (n, bytes, history) = analyzer.detector_state();
+    let det = analyzer.detector_bytes();
     let cfg = analytics::detect::DetectorConfig::default();
-    let full: usize = KINDS
-        .iter()
-        .map(|k| analytics::detect::SignalDetector::max_state_bytes(*k, &cfg))
-        .sum::<usize>()
-        / KINDS.len();
+    let full_history = analytics::detect::SignalDetector::max_history_bytes(&cfg);
     let per_cycle = timed.as_secs_f64() / TIMED_CYCLES as f64;
     println!(
-        "{signals:>7} signals ({workloads} workloads): analysis cycle {:>8.1} ms, {:>6.2} us per signal per cycle, state now {:>5.0} B/signal ({:.1} MiB in all), at most {full} B/signal once history is full ({:.1} MiB), {incidents} open incidents",
+        "{signals:>7} signals ({workloads} workloads): analysis cycle {:>8.1} ms, {:>6.2} us per signal per cycle, detector state {:>5.0} B/signal (detectors alone {:.0} B/signal; with keys and models {:.1} MiB in all), chart history now {:>5.0} B/signal (at most {full_history} B/signal), {incidents} open incidents",
         per_cycle * 1e3,
         per_cycle * 1e6 / n as f64,
         bytes as f64 / n as f64,
+        det as f64 / n as f64,
         bytes as f64 / 1048576.0,
-        (full * n) as f64 / 1048576.0,
+        history as f64 / n as f64,
     );
 }
 

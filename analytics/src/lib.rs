@@ -171,21 +171,29 @@ impl Analyzer {
         self
     }
 
-    /// Signals with detector state, and the bytes that state holds (detectors and map entries).
-    pub fn detector_state(&self) -> (usize, usize) {
+    /// Signals with detector state, the bytes the detectors hold (with map entries and the
+    /// multivariate models), and the bytes of the chart history (kept for the faces, not
+    /// detector state).
+    pub fn detector_state(&self) -> (usize, usize, usize) {
         // A map entry is its key plus the detector (whose own size `state_bytes` counts).
         let bytes = self
             .detectors
             .iter()
             .map(|(k, d)| {
-                d.state_bytes()
+                d.state_bytes() - d.history_bytes()
                     + std::mem::size_of::<SignalKey>()
                     + k.entity.namespace.capacity()
                     + k.entity.name.capacity()
             })
             .sum::<usize>()
             + self.models.state_bytes();
-        (self.detectors.len(), bytes)
+        let history = self.detectors.values().map(|d| d.history_bytes()).sum();
+        (self.detectors.len(), bytes, history)
+    }
+
+    /// Bytes of the per-signal detectors alone (no keys, no chart history, no models).
+    pub fn detector_bytes(&self) -> usize {
+        self.detectors.values().map(|d| d.detector_bytes()).sum()
     }
 
     /// Incidents ever opened by this analyzer.
@@ -217,7 +225,7 @@ impl Analyzer {
             let det = self
                 .detectors
                 .entry(key.clone())
-                .or_insert_with(|| SignalDetector::new(key.kind));
+                .or_insert_with(|| SignalDetector::with_config(key.kind, &dcfg));
             let ctx = detect::StepContext {
                 requests,
                 min_span_ms: obs.rate_window_ms - obs.interval_ms,

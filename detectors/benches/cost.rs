@@ -3,14 +3,15 @@
 //! Prints figures only; run with `cargo bench -p detectors --bench cost`.
 
 use detectors::{
-    Cusum, Detector, Ensemble, EnsembleConfig, Likelihood, Novelty, RobustBaseline,
-    SeasonalBaseline,
+    Context, Cusum, Detector, Ensemble, EnsembleConfig, Likelihood, Novelty, RobustBaseline,
+    SeasonalBaseline, SignalConfig, SignalDetector,
 };
 use std::hint::black_box;
 use std::time::Instant;
 
 const SIGNALS: usize = 10_000;
 const UPDATES: usize = 500;
+// (500 updates fill every window: the robust window is 96 samples, the level window 40.)
 const STEP_MS: i64 = 15_000;
 
 /// Deterministic pseudo-random value of signal `s` at step `t` (daily-ish wave plus noise).
@@ -94,4 +95,24 @@ fn main() {
         |e: &mut Ensemble, ts, v| e.update(ts, v).score,
         |e: &Ensemble| e.state_bytes(),
     );
+    // The per-signal detector that runs live and in `opscope detect`: the generic
+    // configuration, and a live-like one with the ramp test too (the largest live state).
+    let ctx = Context::default();
+    for (name, sc) in [
+        ("signal (generic)", SignalConfig::generic()),
+        (
+            "signal (+ ramp)",
+            SignalConfig {
+                ramp_floor: Some(1.0),
+                ..SignalConfig::generic()
+            },
+        ),
+    ] {
+        run(
+            name,
+            || SignalDetector::new(&sc),
+            |d: &mut SignalDetector, ts, v| d.update(&sc, ts, v, &ctx).score,
+            |d: &SignalDetector| d.state_bytes(),
+        );
+    }
 }

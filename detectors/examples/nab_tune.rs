@@ -1,12 +1,18 @@
-//! Development tool: score the NAB corpus with the default ensemble (or variants given as
-//! `name=value` arguments) and print the three profiles. Not part of the API.
-use detectors::nab::{Corpus, tune_all};
-use detectors::{EnsembleConfig, score_series};
+//! Development tool: score the NAB corpus with the per-signal detector's generic
+//! configuration (or variants given as `name=value` arguments) and print the three profiles,
+//! held out (leave-one-category-out) first. `SELECT=name=v1,v2,...` also chooses that
+//! parameter per held-out category on the other categories (nested with the threshold).
+//! Not part of the API.
+use detectors::EnsembleConfig;
+use detectors::nab::{Corpus, held_out_all, tune_all};
 use std::path::Path;
 
 fn main() {
     let mut cfg = EnsembleConfig::default();
     let mut verbose = false;
+    let mut lw = detectors::signal::GENERIC_LEVEL_WEIGHT;
+    let mut lk = detectors::LevelConfig::default().k;
+    let mut lwin = detectors::LevelConfig::default().window;
     for a in std::env::args().skip(1) {
         if a == "-v" {
             verbose = true;
@@ -16,37 +22,12 @@ fn main() {
             continue;
         };
         let f: f64 = v.parse().expect("number");
+        set(&mut cfg, k, f);
         match k {
-            "rw" => cfg.robust.window = f as usize,
-            "mh" => cfg.min_history = f as usize,
-            "sz" => cfg.seasonal_half_z = f,
-            "nf" => cfg.novelty_floor = f,
-            "nh" => cfg.novelty_half = f,
-            "nm" => cfg.novelty.min_history = f as usize,
-            "rs" => cfg.record_start = f as usize,
-            "rf" => cfg.record_floor = f,
-            "rh" => cfg.record_half = f,
-            "shh" => cfg.shift_record_half = f,
-            "shs" => cfg.shift_span = f as usize,
-            "rhl" => cfg.record_half_life = f,
-            "lhl" => cfg.likelihood_record_half_life = f,
-            "nd" => cfg.novelty.decay = f,
-            "lrh" => cfg.likelihood_record_half = f,
-            "lm" => cfg.likelihood.min_history = f as usize,
-            "ls" => cfg.likelihood.short = f as usize,
-            "lp" => cfg.likelihood.pred_alpha = f,
-            "lpow" => cfg.likelihood.err_power = f,
-            "la" => cfg.likelihood.alpha = f,
-            "hill" => cfg.hill = f,
-            "cw" => cfg.cusum_weight = f,
-            "ch" => cfg.cusum.h = f,
-            "ck" => cfg.cusum.drift = f,
-            "al" => cfg.alarm_level = f,
-            "ss" => cfg.suppress_samples = f as u32,
-            "sf" => cfg.suppress_factor = f,
-            "sb" => cfg.seasonal.buckets = f as usize,
-            "svr" => cfg.seasonal.max_var_ratio = f,
-            _ => panic!("unknown {k}"),
+            "lw" => lw = f,
+            "lk" => lk = f,
+            "lwin" => lwin = f as usize,
+            _ => {}
         }
     }
     let corpus = Corpus::load(
@@ -54,11 +35,64 @@ fn main() {
         Path::new("/work/shared/data/nab/labels/combined_windows.json"),
     )
     .expect("load");
+    let base = detectors::SignalConfig::generic();
+    let sc = detectors::SignalConfig {
+        scale_free: Some(std::sync::Arc::new(cfg)),
+        level_weight: lw,
+        level: detectors::LevelConfig {
+            k: lk,
+            window: lwin,
+            ..base.level
+        },
+        ..base
+    };
     let scored = corpus.score_with(|rows| {
         let r: Vec<(i64, f64)> = rows.iter().map(|r| (r.ts_ms, r.value)).collect();
-        score_series(cfg, &r)
+        detectors::score_series_with(&sc, &r)
     });
     let res = tune_all(&scored);
+    if let Ok(sel) = std::env::var("SELECT") {
+        let (name, values) = sel.split_once('=').expect("SELECT=name=v1,v2");
+        let candidates: Vec<Vec<detectors::nab::ScoredFile>> = values
+            .split(',')
+            .map(|v| {
+                let mut c = cfg;
+                set(&mut c, name, v.parse().expect("number"));
+                let sc = detectors::SignalConfig {
+                    scale_free: Some(std::sync::Arc::new(c)),
+                    ..sc.clone()
+                };
+                corpus.score_with(|rows| {
+                    let r: Vec<(i64, f64)> = rows.iter().map(|r| (r.ts_ms, r.value)).collect();
+                    detectors::score_series_with(&sc, &r)
+                })
+            })
+            .collect();
+        for p in &detectors::nab::PROFILES {
+            let (h, chosen) = detectors::nab::held_out_select(&candidates, p);
+            println!(
+                "{:<20} NESTED HELD-OUT ({name} in {values}) {:>6.2} tp {:>2} fp {:>3} fn {:>2} chosen {:?}",
+                h.profile, h.normalized, h.tp, h.fp, h.fn_, chosen
+            );
+        }
+    }
+    for (h, r) in held_out_all(&scored).iter().zip(&res) {
+        let thr: Vec<String> = h
+            .categories
+            .iter()
+            .map(|c| c.threshold.map_or("none".into(), |t| format!("{t:.3}")))
+            .collect();
+        println!(
+            "{:<20} HELD-OUT {:>6.2} (in-sample {:>6.2}) tp {:>2} fp {:>3} fn {:>2} thr [{}]",
+            h.profile,
+            h.normalized,
+            r.normalized,
+            h.tp,
+            h.fp,
+            h.fn_,
+            thr.join(" ")
+        );
+    }
     for r in &res {
         println!(
             "{:<20} thr {:>8.4} norm {:>6.2} tp {:>2} fp {:>3} fn {:>2}",
@@ -235,5 +269,44 @@ fn main() {
                 f.name, one.raw, one.tp, one.fp, one.fn_
             );
         }
+    }
+}
+
+/// Sets one ensemble parameter by its short name (level-test names are handled by `main`).
+fn set(cfg: &mut EnsembleConfig, k: &str, f: f64) {
+    match k {
+        "rw" => cfg.robust.window = f as usize,
+        "rst" => cfg.robust.stride = f as usize,
+        "mh" => cfg.min_history = f as usize,
+        "sz" => cfg.seasonal_half_z = f,
+        "nf" => cfg.novelty_floor = f,
+        "nh" => cfg.novelty_half = f,
+        "nz" => cfg.novelty_min_z = f,
+        "nm" => cfg.novelty.min_history = f as usize,
+        "rs" => cfg.record_start = f as usize,
+        "rf" => cfg.record_floor = f,
+        "rh" => cfg.record_half = f,
+        "shh" => cfg.shift_record_half = f,
+        "shs" => cfg.shift_span = f as usize,
+        "rhl" => cfg.record_half_life = f,
+        "lhl" => cfg.likelihood_record_half_life = f,
+        "nd" => cfg.novelty.decay = f,
+        "lrh" => cfg.likelihood_record_half = f,
+        "lm" => cfg.likelihood.min_history = f as usize,
+        "ls" => cfg.likelihood.short = f as usize,
+        "lp" => cfg.likelihood.pred_alpha = f,
+        "lpow" => cfg.likelihood.err_power = f,
+        "la" => cfg.likelihood.alpha = f,
+        "hill" => cfg.hill = f,
+        "cw" => cfg.cusum_weight = f,
+        "ch" => cfg.cusum.h = f,
+        "ck" => cfg.cusum.drift = f,
+        "al" => cfg.alarm_level = f,
+        "ss" => cfg.suppress_samples = f as u32,
+        "sf" => cfg.suppress_factor = f,
+        "sb" => cfg.seasonal.buckets = f as usize,
+        "svr" => cfg.seasonal.max_var_ratio = f,
+        "lw" | "lk" | "lwin" => {}
+        _ => panic!("unknown {k}"),
     }
 }

@@ -398,6 +398,156 @@ pub fn tune_all(files: &[ScoredFile]) -> Vec<ProfileResult> {
     PROFILES.iter().map(|p| tune(files, p)).collect()
 }
 
+/// The category of a corpus file: the top-level folder of its relative path
+/// (`realTraffic/speed_7578.csv` -> `realTraffic`).
+pub fn category(name: &str) -> &str {
+    name.split_once('/').map_or(name, |(c, _)| c)
+}
+
+/// One held-out category of a leave-one-category-out run.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldOutCategory {
+    /// The category (top-level folder).
+    pub category: String,
+    /// Files in it.
+    pub files: usize,
+    /// The threshold chosen on the other categories (`None`: detect nothing).
+    pub threshold: Option<f64>,
+    /// Raw score of the held-out files at that threshold.
+    pub raw: f64,
+    /// Windows with a detection.
+    pub tp: usize,
+    /// Detections outside every window.
+    pub fp: usize,
+    /// Windows without a detection.
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    /// Windows in the category.
+    pub windows: usize,
+}
+
+/// Leave-one-category-out result of one profile.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldOutResult {
+    /// Profile name.
+    pub profile: &'static str,
+    /// Sum of the held-out categories' raw scores (each category scored once, at the
+    /// threshold tuned on the others).
+    pub raw: f64,
+    /// `100 (S - S_null) / (S_perfect - S_null)` over all windows: the held-out categories
+    /// partition the corpus, so this is NAB's normalisation of the combined held-out raw
+    /// scores.
+    pub normalized: f64,
+    /// Windows with a detection (summed over categories).
+    pub tp: usize,
+    /// Detections outside every window.
+    pub fp: usize,
+    /// Windows without a detection.
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    /// Total windows.
+    pub windows: usize,
+    /// Per held-out category.
+    pub categories: Vec<HeldOutCategory>,
+}
+
+/// Leave-one-category-out scoring: for each category, the threshold is tuned (as [`tune`]
+/// does) on the files of every other category and the held-out category is scored at it.
+/// The categories' raw scores are summed and normalised over all windows.
+pub fn held_out(files: &[ScoredFile], p: &Profile) -> HeldOutResult {
+    held_out_select(std::slice::from_ref(&files.to_vec()), p).0
+}
+
+/// [`held_out`] choosing among candidate configurations too: `candidates[c]` is the corpus
+/// scored by configuration `c` (same files, same order). For each held-out category the
+/// configuration and the threshold with the best raw score on the other categories are
+/// chosen, and the held-out category is scored with them. Returns the result and the index
+/// of the configuration chosen per category.
+pub fn held_out_select(candidates: &[Vec<ScoredFile>], p: &Profile) -> (HeldOutResult, Vec<usize>) {
+    let Some(first) = candidates.first() else {
+        let empty = result(p, None, 0.0, 0, 0, 0, 0);
+        return (
+            HeldOutResult {
+                profile: p.name,
+                raw: 0.0,
+                normalized: empty.normalized,
+                tp: 0,
+                fp: 0,
+                fn_: 0,
+                windows: 0,
+                categories: Vec::new(),
+            },
+            Vec::new(),
+        );
+    };
+    let mut cats: Vec<&str> = first.iter().map(|f| category(&f.name)).collect();
+    cats.sort_unstable();
+    cats.dedup();
+    let mut categories = Vec::with_capacity(cats.len());
+    let mut chosen = Vec::with_capacity(cats.len());
+    for cat in cats {
+        let split = |files: &[ScoredFile]| -> (Vec<ScoredFile>, Vec<ScoredFile>) {
+            files
+                .iter()
+                .cloned()
+                .partition(|f| category(&f.name) == cat)
+        };
+        let mut best: Option<(f64, usize, Option<f64>)> = None;
+        for (c, files) in candidates.iter().enumerate() {
+            let (_, train) = split(files);
+            let t = tune(&train, p);
+            if best.is_none_or(|(raw, _, _)| t.raw > raw + 1e-12) {
+                best = Some((t.raw, c, t.threshold));
+            }
+        }
+        let Some((_, c, threshold)) = best else {
+            continue;
+        };
+        let (test, _) = split(&candidates[c]);
+        let r = score_at(&test, p, threshold);
+        chosen.push(c);
+        categories.push(HeldOutCategory {
+            category: cat.to_owned(),
+            files: test.len(),
+            threshold,
+            raw: r.raw,
+            tp: r.tp,
+            fp: r.fp,
+            fn_: r.fn_,
+            windows: r.windows,
+        });
+    }
+    let sum = |f: fn(&HeldOutCategory) -> usize| categories.iter().map(f).sum::<usize>();
+    let raw = categories.iter().map(|c| c.raw).sum();
+    let all = result(
+        p,
+        None,
+        raw,
+        sum(|c| c.tp),
+        sum(|c| c.fp),
+        sum(|c| c.fn_),
+        sum(|c| c.windows),
+    );
+    (
+        HeldOutResult {
+            profile: p.name,
+            raw,
+            normalized: all.normalized,
+            tp: all.tp,
+            fp: all.fp,
+            fn_: all.fn_,
+            windows: all.windows,
+            categories,
+        },
+        chosen,
+    )
+}
+
+/// [`held_out`] for the three profiles.
+pub fn held_out_all(files: &[ScoredFile]) -> Vec<HeldOutResult> {
+    PROFILES.iter().map(|p| held_out(files, p)).collect()
+}
+
 /// A loaded NAB corpus: each labelled file's rows and windows (as row indices).
 #[derive(Debug, Clone)]
 pub struct Corpus {
@@ -634,6 +784,39 @@ mod tests {
                 assert_eq!(tuned.threshold, best.threshold);
             }
         }
+    }
+
+    #[test]
+    fn held_out_tunes_on_the_other_categories() {
+        // Category a: a window caught at 0.6, category b: an FP at 0.9 and a window at 0.9.
+        let mut a = vec![0.0; 100];
+        a[40] = 0.6;
+        let mut b = vec![0.0; 100];
+        b[20] = 0.9;
+        b[60] = 0.9;
+        let files = vec![
+            ScoredFile {
+                name: "a/x.csv".into(),
+                scores: a,
+                windows: vec![(40, 49)],
+            },
+            ScoredFile {
+                name: "b/y.csv".into(),
+                scores: b,
+                windows: vec![(60, 69)],
+            },
+        ];
+        let r = held_out(&files, &STD);
+        assert_eq!(r.categories.len(), 2);
+        // a held out: tuned on b alone -> 0.9, which misses a's window.
+        assert_eq!(r.categories[0].threshold, Some(0.9));
+        assert_eq!(r.categories[0].fn_, 1);
+        // b held out: tuned on a -> 0.6, b scores 1 - 0.11.
+        assert_eq!(r.categories[1].threshold, Some(0.6));
+        assert!(close(r.categories[1].raw, 1.0 - 0.11));
+        assert!(close(r.raw, -1.0 + 1.0 - 0.11));
+        assert_eq!((r.tp, r.fp, r.fn_, r.windows), (1, 1, 1, 2));
+        assert_eq!(category("realTraffic/speed_7578.csv"), "realTraffic");
     }
 
     #[test]

@@ -9,6 +9,9 @@ use crate::window::SortedWindow;
 pub struct RobustConfig {
     /// Samples in the sliding window.
     pub window: usize,
+    /// One sample in `stride` enters the window (1: every sample), so the window spans
+    /// `window * stride` samples at the memory cost of `window`.
+    pub stride: usize,
     /// Samples needed before the first verdict.
     pub min_history: usize,
     /// Scale floor relative to |median|.
@@ -25,6 +28,7 @@ impl Default for RobustConfig {
     fn default() -> Self {
         RobustConfig {
             window: 288,
+            stride: 1,
             min_history: 48,
             floor_rel: 1e-3,
             floor_abs: 1e-9,
@@ -42,6 +46,8 @@ pub struct RobustBaseline {
     win: SortedWindow,
     guard: Guard,
     last: Option<(f64, f64)>,
+    /// Samples seen since the last one entered the window.
+    skipped: u32,
 }
 
 impl RobustBaseline {
@@ -52,6 +58,7 @@ impl RobustBaseline {
             win: SortedWindow::new(cfg.window),
             guard: Guard::new(cfg.gap_reset_intervals, cfg.counter_run),
             last: None,
+            skipped: 0,
         }
     }
 
@@ -63,7 +70,8 @@ impl RobustBaseline {
 
     /// Median and scale of the current window, once warm.
     pub fn baseline(&self) -> Option<(f64, f64)> {
-        if self.win.len() < self.cfg.min_history.max(1) {
+        let stride = self.cfg.stride.max(1);
+        if self.win.len() * stride < self.cfg.min_history.max(1) {
             return None;
         }
         let med = self.win.median()?;
@@ -82,18 +90,26 @@ impl Detector for RobustBaseline {
     fn update(&mut self, ts_ms: i64, value: f64) -> Option<f64> {
         match self.guard.check(ts_ms, value) {
             Action::Skip => return None,
-            Action::Reset => self.win.clear(),
+            Action::Reset => self.reset(),
             Action::Proceed => {}
         }
         self.last = self.baseline();
         let z = self.last.map(|(med, scale)| (value - med) / scale);
-        self.win.push(value);
+        // Warm-up fills the window with every sample; then one in `stride`.
+        let warming = self.win.len() * self.cfg.stride.max(1) < self.cfg.min_history.max(1);
+        if warming || self.skipped as usize + 1 >= self.cfg.stride.max(1) {
+            self.win.push(value);
+            self.skipped = 0;
+        } else {
+            self.skipped += 1;
+        }
         z
     }
 
     fn reset(&mut self) {
         self.win.clear();
         self.last = None;
+        self.skipped = 0;
     }
 
     fn state_bytes(&self) -> usize {

@@ -1,8 +1,9 @@
-//! Runs the default ensemble over the real NAB development split (when present) and checks
-//! that the scorer's output is consistent and the score is well above the null detector.
+//! Runs the per-signal detector (generic configuration) over the real NAB development split
+//! (when present) and checks that the scorer's output is consistent and the held-out and
+//! in-sample scores are well above the null detector.
 
-use detectors::nab::{Corpus, PROFILES, read_labels, score_at, tune_all};
-use detectors::{EnsembleConfig, score_series};
+use detectors::nab::{Corpus, PROFILES, held_out_all, read_labels, score_at, tune_all};
+use detectors::{SignalConfig, score_series_with};
 use std::path::Path;
 
 #[test]
@@ -27,10 +28,10 @@ fn nab_dev_split_scores_well_above_null() {
             assert_eq!((f.rows[s].ts_ms, f.rows[e].ts_ms), (ts, te), "{}", f.name);
         }
     }
-    let cfg = EnsembleConfig::default();
+    let cfg = SignalConfig::generic();
     let scored = corpus.score_with(|rows| {
         let s: Vec<(i64, f64)> = rows.iter().map(|r| (r.ts_ms, r.value)).collect();
-        score_series(cfg, &s)
+        score_series_with(&cfg, &s)
     });
     let results = tune_all(&scored);
     for (r, p) in results.iter().zip(PROFILES.iter()) {
@@ -41,6 +42,10 @@ fn nab_dev_split_scores_well_above_null() {
             assert!(score_at(&scored, p, Some(t)).raw <= r.raw + 1e-9);
         }
     }
-    // Far above the null detector (0) on the standard profile; measured 77.44.
-    assert!(results[0].normalized > 76.0, "{}", results[0].normalized);
+    // Far above the null detector (0) on the standard profile; measured 73.96 in-sample and
+    // 73.31 leave-one-category-out.
+    assert!(results[0].normalized > 73.0, "{}", results[0].normalized);
+    let held = held_out_all(&scored);
+    assert_eq!(held[0].tp + held[0].fn_, 64);
+    assert!(held[0].normalized > 72.0, "{}", held[0].normalized);
 }

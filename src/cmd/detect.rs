@@ -1,4 +1,5 @@
-//! `opscope detect`: score a `timestamp,value` CSV with the streaming anomaly ensemble.
+//! `opscope detect`: score a `timestamp,value` CSV with the per-signal detector that runs live
+//! (`detectors::SignalDetector`, generic configuration).
 
 use super::init_logs;
 use anyhow::Result;

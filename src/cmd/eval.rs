@@ -9,9 +9,10 @@ use std::time::Duration;
 
 #[derive(Subcommand)]
 pub enum EvalCommand {
-    /// Run `opscope detect`'s ensemble over the NAB series listed in the label file and print
-    /// NAB scores for the standard, reward_low_FP and reward_low_FN profiles (one threshold
-    /// per profile, tuned on the same data as NAB does)
+    /// Run `opscope detect`'s detector over the NAB series listed in the label file and print
+    /// NAB scores for the standard, reward_low_FP and reward_low_FN profiles: held out first
+    /// (leave-one-category-out: each top-level folder scored at the threshold tuned on the
+    /// others), in-sample beside it (one threshold tuned on the same data, as NAB does)
     Nab {
         /// NAB data directory (holding e.g. realTraffic/speed_7578.csv)
         #[arg(long)]
