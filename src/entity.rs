@@ -238,15 +238,19 @@ pub struct Scored {
     pub interval_ms: i64,
 }
 
-/// Run one live per-signal detector per metric over the training rows, then the test rows.
+/// Run one live per-signal detector per metric ([`detectors::SignalDetector`] with the
+/// generic configuration: the metrics are anonymous, so no per-kind floors) over the training
+/// rows, then the test rows.
 pub fn score(server: &Server) -> Scored {
+    let cfg = detectors::SignalConfig::generic();
+    let ctx = detectors::signal::Context::default();
     let n = server.metrics.len();
-    let mut dets: Vec<detectors::Ensemble> = (0..n)
-        .map(|_| detectors::Ensemble::new(detectors::EnsembleConfig::default()))
+    let mut dets: Vec<detectors::SignalDetector> = (0..n)
+        .map(|_| detectors::SignalDetector::new(&cfg))
         .collect();
     for (ts, values) in &server.train {
         for (d, v) in dets.iter_mut().zip(values) {
-            d.update(*ts, *v);
+            d.update(&cfg, *ts, *v, &ctx);
         }
     }
     let scores = server
@@ -255,7 +259,7 @@ pub fn score(server: &Server) -> Scored {
         .map(|(ts, values)| {
             dets.iter_mut()
                 .zip(values)
-                .map(|(d, v)| d.update(*ts, *v).score as f32)
+                .map(|(d, v)| d.update(&cfg, *ts, *v, &ctx).score as f32)
                 .collect()
         })
         .collect();
