@@ -100,6 +100,26 @@ async fn start_prometheus(target: &str) -> Prometheus {
     prom
 }
 
+/// The simulator on the wall clock, on a free loopback port, started at `start_ms` with a
+/// latency fault in paymentservice from `fault_after_ms` after that, for 15 minutes.
+async fn latency_sim(start_ms: i64, fault_after_ms: i64) -> fixtures::SimServer {
+    let sim = fixtures::Simulator::new(fixtures::SimConfig {
+        scenario: "latency".into(),
+        seed: 5,
+        start_ms,
+        fault_after_ms,
+        fault_duration_ms: 900_000,
+    })
+    .expect("sim");
+    fixtures::serve(
+        sim,
+        fixtures::Clock::Real,
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("serve")
+}
+
 type EdgeKey = (String, String, String);
 
 fn edges(s: &analytics::model::Snapshot) -> BTreeSet<EdgeKey> {
@@ -178,21 +198,7 @@ fn json_edges(v: &serde_json::Value) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promql_source_matches_direct_scraping_topology_and_top_cause() {
     let fault_after = Duration::from_secs(60);
-    let sim = fixtures::Simulator::new(fixtures::SimConfig {
-        scenario: "latency".into(),
-        seed: 5,
-        start_ms: wall_ms() - 60_000,
-        fault_after_ms: 60_000 + fault_after.as_millis() as i64,
-        fault_duration_ms: 600_000,
-    })
-    .expect("sim");
-    let server = fixtures::serve(
-        sim,
-        fixtures::Clock::Real,
-        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("serve");
+    let server = latency_sim(wall_ms() - 60_000, 60_000 + fault_after.as_millis() as i64).await;
     let prom = start_prometheus(&server.addr.to_string()).await;
     // Let Prometheus hold a whole rate window (15.5 s) before the first query: a shorter
     // history makes PromQL's rate() extrapolate from part of the window.
@@ -313,21 +319,7 @@ async fn started_two_minutes_into_an_outage_it_warms_up_from_the_servers_history
     let into_fault = Duration::from_secs(120);
     let start_ms = wall_ms();
     let fault_at_ms = start_ms + baseline.as_millis() as i64;
-    let sim = fixtures::Simulator::new(fixtures::SimConfig {
-        scenario: "latency".into(),
-        seed: 5,
-        start_ms,
-        fault_after_ms: baseline.as_millis() as i64,
-        fault_duration_ms: 900_000,
-    })
-    .expect("sim");
-    let server = fixtures::serve(
-        sim,
-        fixtures::Clock::Real,
-        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("serve");
+    let server = latency_sim(start_ms, baseline.as_millis() as i64).await;
     let prom = start_prometheus(&server.addr.to_string()).await;
     let wait_ms = fault_at_ms + into_fault.as_millis() as i64 - wall_ms();
     tokio::time::sleep(Duration::from_millis(wait_ms.max(0) as u64)).await;

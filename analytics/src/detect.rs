@@ -33,24 +33,14 @@ use detectors::{EnsembleConfig, ensemble};
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 
-/// Tuning shared by every signal's level test. Chosen on the simulator's fault-free and
-/// fault scenarios (documented in ARCHITECTURE.md), the same for every signal and scenario.
+/// Tuning of the live detectors. The level test's constants ([`LevelConfig`]: window,
+/// warm-up, k, persistence, instant confirmation, adapt-after, gap) were chosen on the
+/// simulator's fault-free and fault scenarios (documented in ARCHITECTURE.md), the same for
+/// every signal and scenario.
 #[derive(Debug, Clone, Copy)]
 pub struct DetectorConfig {
-    /// Normal values kept for the baseline.
-    pub window: usize,
-    /// Values needed before any verdict (warm-up).
-    pub min_history: usize,
-    /// Robust standard deviations a value must be away from the median.
-    pub k: f64,
-    /// Deviant values in a row that confirm an anomaly.
-    pub persist: usize,
-    /// Deviation, in thresholds, that confirms an anomaly on its own.
-    pub instant: f64,
-    /// Deviant values in a row after which the new level becomes the baseline.
-    pub adapt_after: usize,
-    /// A gap longer than this (ms) restarts the warm-up.
-    pub max_gap_ms: i64,
+    /// The level test's constants, shared by every signal.
+    pub level: LevelConfig,
     /// Points kept for charts.
     pub history: usize,
     /// Run the scale-free part (the NAB-tuned ensemble) on every non-event signal.
@@ -59,15 +49,8 @@ pub struct DetectorConfig {
 
 impl Default for DetectorConfig {
     fn default() -> Self {
-        let l = LevelConfig::default();
         Self {
-            window: l.window,
-            min_history: l.min_history,
-            k: l.k,
-            persist: l.persist,
-            instant: l.instant,
-            adapt_after: l.adapt_after,
-            max_gap_ms: l.max_gap_ms,
+            level: LevelConfig::default(),
             history: 240,
             scale_free: true,
         }
@@ -76,15 +59,7 @@ impl Default for DetectorConfig {
 
 impl DetectorConfig {
     fn level(&self) -> LevelConfig {
-        LevelConfig {
-            window: self.window,
-            min_history: self.min_history,
-            k: self.k,
-            persist: self.persist,
-            instant: self.instant,
-            adapt_after: self.adapt_after,
-            max_gap_ms: self.max_gap_ms,
-        }
+        self.level
     }
 }
 

@@ -496,7 +496,7 @@ fn column_evidence(c: &ColumnScore, inject_time: f64) -> (String, Option<Evidenc
     // from real systems write it), CPU in cores (a column over 1 core at its normal median
     // reads as a percentage and keeps its own words). Only the wording depends on this.
     let scale = match c.name.kind {
-        MetricKind::Latency if c.before.abs() < 1.0 => Some(1000.0),
+        MetricKind::Latency => Some(latency_to_ms(c)),
         MetricKind::Cpu if c.before.abs() > 1.0 => None,
         _ => Some(1.0),
     };
@@ -837,11 +837,7 @@ pub fn rank(input: &RankInput<'_>) -> Result<Ranking, TabularError> {
                 {
                     let ev = Evidence::ServesFastItself {
                         // In ms, read as `column_evidence` reads latency units.
-                        latency_p99_ms: if c.before.abs() < 1.0 {
-                            c.after * 1000.0
-                        } else {
-                            c.after
-                        },
+                        latency_p99_ms: c.after * latency_to_ms(c),
                     };
                     evidence.push(ev.describe());
                     facts.push(ev);
@@ -949,6 +945,13 @@ fn change(before: f64, after: f64) -> String {
     }
 }
 
+/// Factor from a latency column's unit to ms: a column whose normal median is under 1 is in
+/// seconds (as RCAEval tables from real systems write it), else in ms. One factor per column,
+/// so both ends of a move are in the same unit.
+fn latency_to_ms(c: &ColumnScore) -> f64 {
+    if c.before.abs() < 1.0 { 1000.0 } else { 1.0 }
+}
+
 /// One column's move in plain words. Units follow the export of `opscope sim
 /// --export-rcaeval`: latency ms, CPU cores, memory bytes, rates per second.
 fn phrase(c: &ColumnScore) -> String {
@@ -960,11 +963,12 @@ fn phrase(c: &ColumnScore) -> String {
                 Some(q) => format!("latency p{q}"),
                 None => "latency".to_owned(),
             };
+            let k = latency_to_ms(c);
             format!(
                 "{label} {} after injection ({} ms -> {} ms)",
                 change(b, a),
-                num(b),
-                num(a)
+                num(b * k),
+                num(a * k)
             )
         }
         MetricKind::CallerLatency => format!(

@@ -106,7 +106,7 @@ impl Engine {
             warm_cycles: 0,
             learning_until_ms: None,
             // Two collections before the first rate, then the detectors' own warm-up.
-            warm_up_cycles: cfg.analyzer.detector.min_history as i64 + 2,
+            warm_up_cycles: cfg.analyzer.detector.level.min_history as i64 + 2,
         }
     }
 
