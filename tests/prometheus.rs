@@ -120,6 +120,24 @@ async fn latency_sim(start_ms: i64, fault_after_ms: i64) -> fixtures::SimServer 
     .expect("serve")
 }
 
+/// An engine reading Prometheus at `url` through PromQL every `interval`, with a rate window
+/// of one interval (as the direct-scraping engine's) and the given warm start.
+fn promql_engine(url: &str, interval: Duration, warm_start: Duration) -> Engine {
+    let mut cfg = EngineConfig::for_interval(Vec::new(), interval);
+    cfg.warm_start = warm_start;
+    let window = Duration::from_millis(cfg.collector.observe.rate_window_ms as u64);
+    let src = collector::promql::PromSource::new(
+        url,
+        window,
+        Duration::from_secs(2),
+        cfg.collector.observe,
+    )
+    .expect("prometheus source");
+    let mut e = Engine::new(&cfg);
+    e.add_source(std::sync::Arc::new(src));
+    e
+}
+
 type EdgeKey = (String, String, String);
 
 fn edges(s: &analytics::model::Snapshot) -> BTreeSet<EdgeKey> {
@@ -207,16 +225,7 @@ async fn promql_source_matches_direct_scraping_topology_and_top_cause() {
     let interval = Duration::from_secs(2);
     let cfg = EngineConfig::for_interval(vec![format!("{}/metrics", server.url())], interval);
     let mut direct = Engine::new(&cfg);
-    let mut via_prom = Engine::new(&EngineConfig::for_interval(Vec::new(), interval));
-    let window = Duration::from_millis(cfg.collector.observe.rate_window_ms as u64);
-    let src = collector::promql::PromSource::new(
-        &prom.url,
-        window,
-        Duration::from_secs(2),
-        cfg.collector.observe,
-    )
-    .expect("prometheus source");
-    via_prom.add_source(std::sync::Arc::new(src));
+    let mut via_prom = promql_engine(&prom.url, interval, opscope_engine::WARM_START);
 
     let started = Instant::now();
     let mut compared_topology = false;
@@ -325,23 +334,8 @@ async fn started_two_minutes_into_an_outage_it_warms_up_from_the_servers_history
     tokio::time::sleep(Duration::from_millis(wait_ms.max(0) as u64)).await;
 
     let interval = Duration::from_secs(2);
-    let engine_with = |warm: Duration| {
-        let mut cfg = EngineConfig::for_interval(Vec::new(), interval);
-        cfg.warm_start = warm;
-        let window = Duration::from_millis(cfg.collector.observe.rate_window_ms as u64);
-        let src = collector::promql::PromSource::new(
-            &prom.url,
-            window,
-            Duration::from_secs(2),
-            cfg.collector.observe,
-        )
-        .expect("prometheus source");
-        let mut e = Engine::new(&cfg);
-        e.add_source(std::sync::Arc::new(src));
-        e
-    };
-    let mut warm = engine_with(Duration::from_secs(600));
-    let mut cold = engine_with(Duration::ZERO);
+    let mut warm = promql_engine(&prom.url, interval, Duration::from_secs(600));
+    let mut cold = promql_engine(&prom.url, interval, Duration::ZERO);
     let about_payment = |s: &analytics::model::Snapshot| {
         s.open_incidents()
             .find(|i| {

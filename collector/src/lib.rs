@@ -73,6 +73,14 @@ impl Default for CollectorOptions {
     }
 }
 
+/// A source answered with `samples` samples at `ts_ms`.
+fn fresh(st: &mut SourceStatus, ts_ms: i64, samples: usize) {
+    st.stale = false;
+    st.last_error = None;
+    st.last_success_ms = Some(ts_ms);
+    st.samples = samples;
+}
+
 /// Past collections, oldest first: `(ts_ms, [(source index, samples)])`.
 pub type HistorySteps = Vec<(i64, Vec<(usize, sources::Samples)>)>;
 
@@ -208,12 +216,7 @@ impl Collector {
             let st = &mut self.status[i];
             st.duration_ms = took.as_millis() as u64;
             match outcome {
-                Ok(n) => {
-                    st.stale = false;
-                    st.last_error = None;
-                    st.last_success_ms = Some(now_ms);
-                    st.samples = n;
-                }
+                Ok(n) => fresh(st, now_ms, n),
                 Err(e) => {
                     tracing::warn!(target = %st.name, error = %e, "scrape failed");
                     st.stale = true;
@@ -266,12 +269,7 @@ impl Collector {
                 continue;
             };
             match outcome {
-                Ok(n) => {
-                    st.stale = false;
-                    st.last_error = None;
-                    st.last_success_ms = Some(ts_ms);
-                    st.samples = n;
-                }
+                Ok(n) => fresh(st, ts_ms, n),
                 Err(e) => {
                     tracing::warn!(target = %st.name, error = %e, "history step refused");
                 }

@@ -29,6 +29,7 @@ use super::{History, HistoryFuture, OwnedSample, PullFuture, PullSource, Samples
 use crate::exposition::{MetricType, is_label_name, is_metric_name};
 use crate::signals::ObserveOptions;
 use prometheus_http_query::Client;
+use prometheus_http_query::response::PromqlResult;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -150,20 +151,14 @@ impl PromSource {
     }
 
     async fn pull_all(&self, now_ms: i64) -> Result<Samples, String> {
-        let mut set = tokio::task::JoinSet::new();
         let at = now_ms.div_euclid(1000);
         let timeout_ms = i64::try_from(self.timeout.as_millis()).unwrap_or(i64::MAX);
-        for (i, q) in self.queries.iter().enumerate() {
-            let req = self.client.query(&q.promql).at(at).timeout(timeout_ms);
-            set.spawn(async move { (i, req.get().await) });
-        }
-        let mut results = Vec::with_capacity(self.queries.len());
-        while let Some(joined) = set.join_next().await {
-            if let Ok(r) = joined {
-                results.push(r);
-            }
-        }
-        results.sort_by_key(|(i, _)| *i);
+        let results = self
+            .run_queries(|q| {
+                let req = self.client.query(&q.promql).at(at).timeout(timeout_ms);
+                async move { req.get().await.map_err(|e| error_chain(&e)) }
+            })
+            .await;
         let mut out = Samples::default();
         let mut errors = Vec::new();
         for (i, res) in results {
@@ -171,7 +166,7 @@ impl PromSource {
             let data = match res {
                 Ok(r) => r,
                 Err(e) => {
-                    errors.push(format!("{}: {}", q.promql, error_chain(&e)));
+                    errors.push(format!("{}: {e}", q.promql));
                     continue;
                 }
             };
@@ -190,13 +185,7 @@ impl PromSource {
                 });
             }
         }
-        // A server that answers nothing is down; one failing query among many is a warning.
-        if !errors.is_empty() {
-            if errors.len() == self.queries.len() {
-                return Err(errors.swap_remove(0));
-            }
-            tracing::warn!(source = %self.name, failed = errors.len(), first = %errors[0], "some PromQL queries failed");
-        }
+        self.failures(errors, "some PromQL queries failed")?;
         out.families.retain(|f| !f.samples.is_empty());
         Ok(out)
     }
@@ -217,34 +206,28 @@ impl PromSource {
         // A range query reads far more than an instant one: give it a few timeouts.
         let timeout = self.timeout * 4;
         let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
-        let mut set = tokio::task::JoinSet::new();
-        for (i, q) in self.queries.iter().enumerate() {
-            let req = self
-                .client
-                .query_range(&q.promql, start, end, step)
-                .timeout(timeout_ms);
-            set.spawn(async move { (i, tokio::time::timeout(timeout, req.get()).await) });
-        }
-        let mut results = Vec::with_capacity(self.queries.len());
-        while let Some(joined) = set.join_next().await {
-            if let Ok(r) = joined {
-                results.push(r);
-            }
-        }
-        // In query order, so that every step lists its families in the same order.
-        results.sort_by_key(|(i, _)| *i);
+        let results = self
+            .run_queries(|q| {
+                let req = self
+                    .client
+                    .query_range(&q.promql, start, end, step)
+                    .timeout(timeout_ms);
+                async move {
+                    match tokio::time::timeout(timeout, req.get()).await {
+                        Ok(r) => r.map_err(|e| error_chain(&e)),
+                        Err(_) => Err(format!("timed out after {timeout:?}")),
+                    }
+                }
+            })
+            .await;
         let mut steps: BTreeMap<i64, Samples> = BTreeMap::new();
         let mut errors = Vec::new();
         for (i, res) in results {
             let q = &self.queries[i];
             let data = match res {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
-                    errors.push(format!("{}: {}", q.promql, error_chain(&e)));
-                    continue;
-                }
-                Err(_) => {
-                    errors.push(format!("{}: timed out after {timeout:?}", q.promql));
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(format!("{}: {e}", q.promql));
                     continue;
                 }
             };
@@ -270,13 +253,45 @@ impl PromSource {
                 }
             }
         }
-        if !errors.is_empty() {
-            if errors.len() == self.queries.len() {
-                return Err(errors.swap_remove(0));
-            }
-            tracing::warn!(source = %self.name, failed = errors.len(), first = %errors[0], "some PromQL range queries failed");
-        }
+        self.failures(errors, "some PromQL range queries failed")?;
         Ok(steps.into_iter().collect())
+    }
+
+    /// One request per query, all at once; the answers in query order (so that every sample
+    /// set lists its families in the same order), each the result or the reason it failed.
+    async fn run_queries<F>(
+        &self,
+        request: impl Fn(&Pushdown) -> F,
+    ) -> Vec<(usize, Result<PromqlResult, String>)>
+    where
+        F: std::future::Future<Output = Result<PromqlResult, String>> + Send + 'static,
+    {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, q) in self.queries.iter().enumerate() {
+            let req = request(q);
+            set.spawn(async move { (i, req.await) });
+        }
+        let mut results = Vec::with_capacity(self.queries.len());
+        while let Some(joined) = set.join_next().await {
+            if let Ok(r) = joined {
+                results.push(r);
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        results
+    }
+
+    /// A server that answers no query is down (the first reason is the error); some failing
+    /// queries among many are a warning.
+    fn failures(&self, mut errors: Vec<String>, warning: &'static str) -> Result<(), String> {
+        if errors.is_empty() {
+            return Ok(());
+        }
+        if errors.len() == self.queries.len() {
+            return Err(errors.swap_remove(0));
+        }
+        tracing::warn!(source = %self.name, failed = errors.len(), first = %errors[0], "{warning}");
+        Ok(())
     }
 }
 
