@@ -30,10 +30,9 @@ async fn a_marked_deploy_is_a_change_and_evidence_for_the_cause() {
     let api = web::serve(
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         web::ApiState {
-            snapshot: rx,
             annotations: annotations.clone(),
             token: Some(Arc::from(TOKEN)),
-            protect_reads: false,
+            ..web::ApiState::new(rx)
         },
     )
     .await

@@ -1,7 +1,28 @@
 //! Formatting every face shares: signal values with units, times, durations, edge figures,
 //! SLO figures. Plain text; each face adds its own styles and markup.
 
-use opscope_model::{Edge, EdgeKind, EntityId, Objective, SignalKind};
+use opscope_model::{Edge, EdgeKind, EntityId, Health, Objective, SignalKind};
+
+/// Symbol for a health state: Ok ●, Warning ▲, Critical ✖, Unknown ?. Every face pairs a
+/// health colour with it, so the state reads without colour.
+pub fn health_symbol(h: Health) -> &'static str {
+    match h {
+        Health::Ok => "●",
+        Health::Warning => "▲",
+        Health::Critical => "✖",
+        Health::Unknown => "?",
+    }
+}
+
+/// Word for a health state.
+pub fn health_word(h: Health) -> &'static str {
+    match h {
+        Health::Ok => "ok",
+        Health::Warning => "warning",
+        Health::Critical => "critical",
+        Health::Unknown => "unknown",
+    }
+}
 
 /// Shown where a value is missing.
 pub const MISSING: &str = "–";

@@ -37,6 +37,6 @@ pub use incident::{
     Severity, TimelineEntry,
 };
 pub use replay::{ReplayCommand, ReplayStatus};
-pub use signal::{Point, SignalKey, SignalKind};
+pub use signal::{Point, SignalHistory, SignalKey, SignalKind};
 pub use snapshot::{EdgeHealth, EntityHealth, SCHEMA_VERSION, Snapshot};
 pub use source::{CollectorStats, SourceStatus};

@@ -157,3 +157,15 @@ pub struct Point {
     pub ts_ms: i64,
     pub value: f64,
 }
+
+/// What a face asks for when it charts a signal over time: answered by whoever keeps the
+/// history (the web server's snapshot history today; the engine's frames may answer it later).
+/// Plain data in, plain data out.
+pub trait SignalHistory: Send + Sync {
+    /// The points of `entity`'s `kind` from `from_ms` to `to_ms` (inclusive), oldest first;
+    /// `None` when the series is unknown.
+    fn range(&self, entity: &EntityId, kind: SignalKind, from_ms: i64, to_ms: i64)
+    -> Option<Vec<Point>>;
+    /// Every entity with the signal kinds kept for it, sorted.
+    fn catalog(&self) -> Vec<(EntityId, Vec<SignalKind>)>;
+}

@@ -51,16 +51,15 @@ pub fn run(a: RunArgs, config: Option<&Path>) -> Result<()> {
         let server = web::serve(
             listen,
             web::ApiState {
-                snapshot: rx,
                 annotations,
                 token,
-                protect_reads: false,
+                ..web::ApiState::new(rx)
             },
         )
         .await
         .context("starting the HTTP API")?;
         eprintln!(
-            "opscope running on {} every {}; API on http://{}/api/v1/snapshot{}",
+            "opscope running on {} every {}; web console on http://{}/ (API under /api/v1){}",
             started.describe,
             humantime::format_duration(plan.interval),
             server.addr,
@@ -98,16 +97,14 @@ async fn run_replay(
     let server = web::serve(
         listen,
         web::ApiState {
-            snapshot: playing.snapshots.clone(),
-            annotations: web::Annotations::default(),
-            token: None,
-            protect_reads: false,
+            replay: Some(Arc::from(path.display().to_string())),
+            ..web::ApiState::new(playing.snapshots.clone())
         },
     )
     .await
     .context("starting the HTTP API")?;
     eprintln!(
-        "opscope replaying {} ({cycles} cycles, x{speed}); API on http://{}/api/v1/snapshot \
+        "opscope replaying {} ({cycles} cycles, x{speed}); web console on http://{}/ \
          (annotations off while replaying)",
         path.display(),
         server.addr

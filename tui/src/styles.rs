@@ -7,15 +7,7 @@ use opscope_model::{BurnSeverity, RuleSeverity};
 use opscope_model::{Health, IncidentStatus, Severity};
 use ratatui::style::{Color, Modifier, Style};
 
-/// Symbol for a health state: Ok ●, Warning ▲, Critical ✖, Unknown ?.
-pub fn health_symbol(h: Health) -> &'static str {
-    match h {
-        Health::Ok => "●",
-        Health::Warning => "▲",
-        Health::Critical => "✖",
-        Health::Unknown => "?",
-    }
-}
+pub use opscope_layout::format::{health_symbol, health_word};
 
 /// Colour for a health state: green, yellow, red, grey.
 pub fn health_color(h: Health) -> Color {
@@ -32,15 +24,6 @@ pub fn health(h: Health) -> Style {
     Style::new().fg(health_color(h))
 }
 
-/// Word for a health state.
-pub fn health_word(h: Health) -> &'static str {
-    match h {
-        Health::Ok => "ok",
-        Health::Warning => "warning",
-        Health::Critical => "critical",
-        Health::Unknown => "unknown",
-    }
-}
 
 /// The health a severity is shown as.
 pub fn severity_health(s: Severity) -> Health {

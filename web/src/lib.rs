@@ -1,6 +1,13 @@
-//! web: opscope's HTTP API (the web UI comes with a later issue).
+//! web: opscope's web server: the console in the browser, the JSON API, the live stream and
+//! its own metrics, all from the engine's snapshots.
 //!
-//! - `GET /api/v1/snapshot`: the newest [`Snapshot`] as JSON.
+//! - The console: `/` (overview), `/topology?focus=ns/name`, `/incidents`, `/incidents/INC-3`,
+//!   `/explore?entity=ns/name&signal=latency_p99&range=1h`; pages are rendered here by
+//!   `opscope-webui` and hydrated in the browser from the embedded bundle (`/assets/...`).
+//! - `GET /api/v1/snapshot`: the newest [`Snapshot`] as JSON; `topology`, `entities`,
+//!   `signals`, `incidents`, `incidents/{id}`, `changes`, `alerts`, `sources` (see [`api`]).
+//! - `GET /api/v1/stream`: server-sent events, one snapshot per cycle, with resume.
+//! - `GET /metrics`: the server's own figures, Prometheus text.
 //! - `POST /api/v1/annotations` (bearer token): a deploy tool (Jenkins, ArgoCD notifications,
 //!   Helm hooks, a GitOps controller) marks a change on a workload; it becomes a change event
 //!   on timelines and in root-cause ranking, like a rollout seen in Kubernetes.
@@ -13,6 +20,13 @@
 //!   -H "Authorization: Bearer $OPSCOPE_API_TOKEN" -H 'Content-Type: application/json' \
 //!   -d '{"workload":"checkoutservice","namespace":"shop","text":"deploy v1.4.2 (jenkins #812)"}'
 //! ```
+
+pub mod api;
+pub mod console;
+pub mod history;
+pub mod params;
+
+pub use history::History;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -119,6 +133,27 @@ pub struct ApiState {
     pub token: Option<Arc<str>>,
     /// Whether reads need the token too.
     pub protect_reads: bool,
+    /// Signal history for the explorer and sparklines, fed from the snapshots by [`serve`].
+    pub history: History,
+    /// The server's own figures.
+    pub metrics: Arc<api::ServerMetrics>,
+    /// The recording being played, if any (shown in the console's header).
+    pub replay: Option<Arc<str>>,
+}
+
+impl ApiState {
+    /// Serve `snapshot`; annotations off (no token), reads open, no recording.
+    pub fn new(snapshot: watch::Receiver<Arc<Snapshot>>) -> Self {
+        Self {
+            snapshot,
+            annotations: Annotations::default(),
+            token: None,
+            protect_reads: false,
+            history: History::default(),
+            metrics: Arc::default(),
+            replay: None,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -126,7 +161,7 @@ struct ErrorBody<'a> {
     error: &'a str,
 }
 
-fn error(status: StatusCode, msg: &str) -> Response {
+pub(crate) fn error(status: StatusCode, msg: &str) -> Response {
     (status, axum::Json(ErrorBody { error: msg })).into_response()
 }
 
@@ -141,7 +176,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 /// Why a request is refused: its status and a message.
 type Refusal = (StatusCode, &'static str);
 
-fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Refusal> {
+pub(crate) fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(token) = &state.token else {
         return Err((
             StatusCode::FORBIDDEN,
@@ -168,7 +203,7 @@ async fn snapshot(State(state): State<ApiState>, headers: HeaderMap) -> Response
     axum::Json(snap.as_ref()).into_response()
 }
 
-fn wall_ms() -> i64 {
+pub(crate) fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -197,14 +232,48 @@ async fn annotate(
     }
 }
 
-/// The API's routes.
+/// Every route: the console's pages and assets, the API, the stream and `/metrics`.
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/", get(console::overview))
+        .route("/topology", get(console::topology))
+        .route("/incidents", get(console::incidents))
+        .route("/incidents/{id}", get(console::incident))
+        .route("/explore", get(console::explore))
+        .route("/assets/{*name}", get(console::asset))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(api::metrics))
         .route("/api/v1/snapshot", get(snapshot))
+        .route("/api/v1/topology", get(api::topology))
+        .route("/api/v1/entities", get(api::entities))
+        .route("/api/v1/signals", get(api::signals))
+        .route("/api/v1/incidents", get(api::incidents))
+        .route("/api/v1/incidents/{id}", get(api::incident))
+        .route("/api/v1/changes", get(api::changes))
+        .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/sources", get(api::sources))
+        .route("/api/v1/stream", get(api::stream))
         .route("/api/v1/annotations", post(annotate))
+        .fallback(console::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::count_requests,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Record every snapshot the server sees into its history.
+fn follow_history(mut rx: watch::Receiver<Arc<Snapshot>>, history: History) {
+    tokio::spawn(async move {
+        loop {
+            let s = rx.borrow_and_update().clone();
+            history.record(&s);
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    });
 }
 
 /// A running API server; stops when dropped.
@@ -238,6 +307,7 @@ pub async fn serve(addr: SocketAddr, mut state: ApiState) -> Result<ApiServer, W
         .local_addr()
         .map_err(|source| WebError::Bind { addr, source })?;
     let (tx, rx) = oneshot::channel::<()>();
+    follow_history(state.snapshot.clone(), state.history.clone());
     let app = router(state);
     tokio::spawn(async move {
         let shutdown = async {

@@ -35,6 +35,16 @@ pub const PACKAGES: &[Package] = &[
         used_by: "tests/brokers.rs",
     },
     Package {
+        name: "chromium",
+        binary: "chromium",
+        used_by: "tests/browser.rs (the web console in a real browser)",
+    },
+    Package {
+        name: "chromium-driver",
+        binary: "chromedriver",
+        used_by: "tests/browser.rs (WebDriver for chromium)",
+    },
+    Package {
         name: "nats-server",
         binary: "nats-server",
         used_by: "tests/brokers.rs (starts its own JetStream server)",

@@ -1,0 +1,330 @@
+//! The web console and its API end to end: the simulator, the engine and the web server on
+//! loopback. Pages are read as a browser without JavaScript gets them; the API's refusals
+//! carry a status and a message; the live stream delivers the incident after a fault and
+//! resumes after a dropped connection.
+
+use opscope_engine::{Engine, EngineConfig};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const STEP_MS: i64 = 15_000;
+
+struct Sse {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+/// One server-sent event: its id and data.
+#[derive(Debug)]
+struct Ev {
+    id: Option<u64>,
+    event: Option<String>,
+    data: String,
+}
+
+impl Sse {
+    async fn open(url: &str, last_id: Option<u64>) -> Self {
+        let mut req = reqwest::Client::new().get(url);
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let resp = req.send().await.expect("stream");
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("text/event-stream")
+        );
+        Self {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event, or None after `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<Ev> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut ev = Ev {
+                    id: None,
+                    event: None,
+                    data: String::new(),
+                };
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        ev.id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        ev.event = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        ev.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    }
+                }
+                if ev.event.is_none() && ev.data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some(ev);
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .ok()?
+                .ok()??;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.expect("get");
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("body"))
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
+    let cfg = fixtures::SimConfig::new("latency", 9);
+    let fault_ms = cfg.fault_start_ms();
+    let start = fault_ms - 25 * STEP_MS;
+    let sim_cfg = fixtures::SimConfig {
+        start_ms: start - 60_000,
+        fault_after_ms: fault_ms - (start - 60_000),
+        ..cfg
+    };
+    let (sim, clock) = opscope::eval::start_sim(sim_cfg).await.expect("sim");
+    let mut engine = Engine::new(&EngineConfig::for_interval(
+        vec![format!("{}/metrics", sim.url())],
+        Duration::from_millis(u64::try_from(STEP_MS).unwrap_or(15_000)),
+    ));
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+    let server = web::serve(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        web::ApiState::new(rx),
+    )
+    .await
+    .expect("web");
+    let base = format!("http://{}", server.addr);
+    let cycle = |i: i64| {
+        let now = start + i * STEP_MS;
+        clock.store(now, Ordering::SeqCst);
+        now
+    };
+
+    // Healthy first: ten cycles.
+    for i in 0..10 {
+        let now = cycle(i);
+        let s = engine.cycle(now).await.expect("cycle");
+        tx.send_replace(s);
+    }
+    // Let the history follower take the last snapshot.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The overview, as a browser without JavaScript gets it.
+    let (status, html) = get(&format!("{base}/")).await;
+    assert_eq!(status, 200);
+    for w in ["checkoutservice", "paymentservice", "frontend"] {
+        assert!(html.contains(w), "overview lists {w}");
+    }
+    assert!(html.contains("Open incidents: 0"), "nothing open yet");
+    assert!(html.contains(r#"<script id="opscope-data" type="application/json">"#));
+    let css = html
+        .split("/assets/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a stylesheet link")
+        .to_owned();
+
+    // Assets: immutable, gzip on request, 404 for others.
+    let r = reqwest::Client::new()
+        .get(format!("{base}/assets/{css}"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("css");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers().get("content-encoding").and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    assert!(
+        r.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("immutable"))
+    );
+    assert_eq!(get(&format!("{base}/assets/nope.js")).await.0, 404);
+
+    // The topology: one node per graph entity; focusing keeps the neighbourhood.
+    let (status, topo) = get(&format!("{base}/topology")).await;
+    assert_eq!(status, 200);
+    let all_nodes = topo.matches(r#"<a class="node"#).count();
+    assert!(all_nodes >= 10, "{all_nodes} nodes");
+    let (status, focused) =
+        get(&format!("{base}/topology?focus=shop/paymentservice")).await;
+    assert_eq!(status, 200);
+    let focus_nodes = focused.matches(r#"<a class="node"#).count();
+    assert!(
+        focus_nodes >= 2 && focus_nodes < all_nodes,
+        "focus keeps {focus_nodes} of {all_nodes}"
+    );
+    assert!(focused.contains("checkoutservice"), "its caller stays");
+    assert!(!focused.contains(">● adservice<"), "unrelated workloads go");
+    assert_eq!(get(&format!("{base}/topology?focus=nope")).await.0, 400);
+    assert_eq!(
+        get(&format!("{base}/topology?focus=shop/nosuchservice")).await.0,
+        404
+    );
+
+    // A live stream opened now; then the fault.
+    let mut stream = Sse::open(&format!("{base}/api/v1/stream"), None).await;
+    let first = stream.next(Duration::from_secs(5)).await.expect("the current snapshot at once");
+    assert_eq!(first.event.as_deref(), Some("snapshot"));
+    let first_id = first.id.expect("an id");
+    assert_eq!(json(&first.data)["cycle"].as_u64(), Some(first_id));
+
+    let mut incident_id = None;
+    let mut last_id = first_id;
+    let mut next = 10;
+    for i in 10..40 {
+        next = i + 1;
+        let now = cycle(i);
+        let s = engine.cycle(now).await.expect("cycle");
+        tx.send_replace(s);
+        let ev = stream.next(Duration::from_secs(10)).await.expect("one event per cycle");
+        let id = ev.id.expect("id");
+        assert!(id > last_id, "ids grow: {id} after {last_id}");
+        last_id = id;
+        let doc = json(&ev.data);
+        if let Some(inc) = doc["incidents"].as_array().and_then(|a| {
+            a.iter().find(|i| {
+                i["causes"][0]["entity"]["name"].as_str() == Some("paymentservice")
+            })
+        }) {
+            incident_id = inc["id"].as_u64();
+            break;
+        }
+    }
+    let id = incident_id.expect("the stream delivered an incident with paymentservice first");
+
+    // Dropped, then resumed with Last-Event-ID: nothing is repeated, the next cycle comes.
+    drop(stream);
+    let mut resumed = Sse::open(&format!("{base}/api/v1/stream"), Some(last_id)).await;
+    assert!(
+        resumed.next(Duration::from_millis(700)).await.is_none(),
+        "nothing new since the last id"
+    );
+    let now = cycle(next);
+    let s = engine.cycle(now).await.expect("cycle");
+    tx.send_replace(s);
+    let ev = resumed.next(Duration::from_secs(10)).await.expect("the next cycle");
+    assert!(ev.id.expect("id") > last_id);
+    // A client that missed cycles gets the newest at once.
+    let mut behind = Sse::open(&format!("{base}/api/v1/stream"), Some(1)).await;
+    assert!(behind.next(Duration::from_secs(5)).await.is_some());
+    drop((resumed, behind));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The incident page, without JavaScript: title, top cause, evidence, remediation.
+    let (status, page) = get(&format!("{base}/incidents/INC-{id}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Likely causes"));
+    let causes = page.split("Likely causes").nth(1).unwrap_or_default();
+    let first_cause = causes.split(r#"data-rank="2""#).next().unwrap_or_default();
+    assert!(first_cause.contains("paymentservice"), "top cause named");
+    assert!(first_cause.contains("<ul class=\"evidence\"><li>"), "with evidence");
+    assert!(first_cause.contains("<svg class=\"chart\""), "and its chart");
+    assert_eq!(get(&format!("{base}/incidents/INC-99999")).await.0, 404);
+    assert_eq!(get(&format!("{base}/incidents/INC-x")).await.0, 400);
+    let (_, overview) = get(&format!("{base}/")).await;
+    assert!(overview.contains(&format!("INC-{id}")), "the overview lists it");
+
+    // The JSON API.
+    let (status, body) = get(&format!("{base}/api/v1/incidents/INC-{id}")).await;
+    assert_eq!(status, 200);
+    let inc = json(&body);
+    assert_eq!(inc["causes"][0]["entity"]["name"], "paymentservice");
+    assert!(inc["causes"][0]["evidence"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(inc["timeline"].as_array().is_some_and(|e| !e.is_empty()));
+    let (status, body) = get(&format!("{base}/api/v1/incidents/{id}")).await;
+    assert_eq!((status, json(&body)["id"].as_u64()), (200, Some(id)));
+    let (status, body) = get(&format!("{base}/api/v1/incidents/INC-99999")).await;
+    assert_eq!(status, 404);
+    assert!(json(&body)["error"].as_str().is_some_and(|m| m.contains("INC-99999")));
+    let (status, body) = get(&format!("{base}/api/v1/incidents?status=open")).await;
+    assert_eq!(status, 200);
+    assert!(json(&body)["incidents"].as_array().is_some_and(|a| !a.is_empty()));
+    let (status, body) = get(&format!("{base}/api/v1/incidents?status=maybe")).await;
+    assert_eq!(status, 400);
+    assert!(json(&body)["error"].as_str().is_some_and(|m| m.contains("maybe")));
+    for (path, key) in [
+        ("topology", "edges"),
+        ("entities", "entities"),
+        ("changes", "changes"),
+        ("alerts", "slos"),
+        ("sources", "sources"),
+        ("snapshot", "incidents"),
+    ] {
+        let (status, body) = get(&format!("{base}/api/v1/{path}")).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(json(&body).get(key).is_some(), "{path} has {key}");
+    }
+
+    // One signal over a range, with the anomaly window; refusals with reasons.
+    let sig = |q: &str| format!("{base}/api/v1/signals?{q}");
+    let (status, body) = get(&sig("entity=shop/paymentservice&signal=latency_p99&range=1h")).await;
+    assert_eq!(status, 200, "{body}");
+    let doc = json(&body);
+    let points = doc["points"].as_array().map_or(0, Vec::len);
+    assert!(points >= 20, "{points} points");
+    assert_eq!(doc["unit"], "ms");
+    assert!(doc["anomalies"].as_array().is_some_and(|a| !a.is_empty()));
+    let (_, body) = get(&sig("entity=shop/paymentservice&signal=latency_p99&range=2m")).await;
+    let few = json(&body)["points"].as_array().map_or(0, Vec::len);
+    assert!(few < points && few >= 8, "2 minutes: {few} points");
+    for (q, status, words) in [
+        ("signal=latency_p99", 400, "entity: required"),
+        ("entity=shop/paymentservice&signal=latency", 400, "not a signal kind"),
+        ("entity=shop/paymentservice&signal=latency_p99&range=1y", 400, "range"),
+        ("entity=shop/paymentservice&signal=latency_p99&from=9&to=1", 400, "after"),
+        ("entity=shop/nosuch&signal=latency_p99", 404, "no latency_p99 series"),
+    ] {
+        let (s, body) = get(&sig(q)).await;
+        assert_eq!(s, status, "{q}: {body}");
+        let msg = json(&body)["error"].as_str().unwrap_or_default().to_owned();
+        assert!(msg.contains(words), "{q}: {msg}");
+    }
+
+    // The explorer: the range changes the chart.
+    let explore = |range: &str| {
+        format!("{base}/explore?entity=shop/paymentservice&signal=latency_p99&range={range}")
+    };
+    let (status, wide) = get(&explore("1h")).await;
+    assert_eq!(status, 200);
+    let (_, narrow) = get(&explore("2m")).await;
+    let path_len = |html: &str| {
+        html.split(r#"<path class="series" d=""#)
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map_or(0, |d| d.matches('L').count())
+    };
+    assert!(path_len(&wide) > path_len(&narrow), "a shorter range draws fewer points");
+    assert!(path_len(&narrow) > 0);
+    assert_eq!(get(&format!("{base}/explore?signal=bogus")).await.0, 400);
+
+    // Its own metrics, by route and status.
+    let (status, m) = get(&format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(m.contains(r#"opscope_http_requests_total{route="/incidents/{id}",status="404"} 1"#), "{m}");
+    assert!(m.contains("opscope_incidents_open{severity="));
+    assert!(m.contains("opscope_web_stream_events_total "));
+    assert_eq!(get(&format!("{base}/no/such/page")).await.0, 404);
+
+    drop(server);
+    sim.shutdown().await;
+}
