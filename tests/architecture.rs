@@ -382,8 +382,17 @@ fn the_checker_reports_a_rule_about_a_package_that_is_gone() {
 /// What the browser bundle must not compile: the engine side, and tokio (the wasm build would
 /// fail, or carry code that can never run in a browser).
 const NOT_IN_WASM: &[&str] = &[
-    "polars", "kube", "linfa", "tokio", "collector", "analytics", "detectors", "kubesource",
-    "opscope-engine", "reqwest", "axum",
+    "polars",
+    "kube",
+    "linfa",
+    "tokio",
+    "collector",
+    "analytics",
+    "detectors",
+    "kubesource",
+    "opscope-engine",
+    "reqwest",
+    "axum",
 ];
 
 /// The crates the hydrate build really compiles: `cargo tree` on the wasm target with the
@@ -393,19 +402,37 @@ fn the_browser_bundle_compiles_only_the_ui_model_and_layout_of_ours() {
     let out = Command::new(env!("CARGO"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
-            "tree", "-p", "opscope-webui", "--features", "hydrate", "--target",
-            "wasm32-unknown-unknown", "-e", "normal", "--prefix", "none", "--format", "{p}",
+            "tree",
+            "-p",
+            "opscope-webui",
+            "--features",
+            "hydrate",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
             "--offline",
         ])
         .output()
         .expect("cargo tree");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let names: BTreeSet<&str> = text
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert!(names.contains("leptos") && names.contains("opscope-model"), "{names:?}");
+    assert!(
+        names.contains("leptos") && names.contains("opscope-model"),
+        "{names:?}"
+    );
     let bad: Vec<&&str> = NOT_IN_WASM.iter().filter(|n| names.contains(**n)).collect();
     assert!(bad.is_empty(), "the wasm graph reaches {bad:?}:\n{text}");
     let ours: BTreeSet<&str> = names

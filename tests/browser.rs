@@ -50,14 +50,17 @@ async fn start_driver() -> Driver {
                  (`cargo xtask test` does)"
             )
         });
-    let url = format!("http://127.0.0.1:{port}");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..100 {
-        if reqwest::get(format!("{url}/status")).await.is_ok() {
-            return Driver { child, url };
+        if reqwest::get(format!("{}/status", driver.url)).await.is_ok() {
+            return driver;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("chromedriver did not answer on {url}");
+    panic!("chromedriver did not answer on {}", driver.url);
 }
 
 async fn browser(driver: &Driver, javascript: bool) -> Client {
@@ -105,7 +108,11 @@ async fn until(c: &Client, what: &str, script: &str, wait: Duration) {
             return;
         }
         if tokio::time::Instant::now() >= deadline {
-            let at = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let at = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
             screenshot(c, "timed-out").await;
             panic!("timed out: {what} (at {at})");
         }
@@ -162,11 +169,23 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
 
     // The overview lists the workloads, then goes live.
     c.goto(&format!("{base}/")).await.expect("goto");
-    let names = c.find(Locator::Css("main")).await.expect("main").text().await.expect("text");
+    let names = c
+        .find(Locator::Css("main"))
+        .await
+        .expect("main")
+        .text()
+        .await
+        .expect("text");
     for w in ["checkoutservice", "paymentservice", "frontend"] {
         assert!(names.contains(w), "overview lists {w}");
     }
-    until(&c, "hydrated and live", "document.querySelector('.conn.live')", Duration::from_secs(20)).await;
+    until(
+        &c,
+        "hydrated and live",
+        "document.querySelector('.conn.live')",
+        Duration::from_secs(20),
+    )
+    .await;
     // A mark that a reload would wipe.
     c.execute("window.__stayed = true; return 1;", vec![])
         .await
@@ -203,7 +222,11 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
         .execute("return window.__stayed === true;", vec![])
         .await
         .expect("script");
-    assert_eq!(stayed.as_bool(), Some(true), "the incident came without a reload");
+    assert_eq!(
+        stayed.as_bool(),
+        Some(true),
+        "the incident came without a reload"
+    );
     screenshot(&c, "overview-incident").await;
 
     // Open it: the top cause and its evidence.
@@ -213,7 +236,13 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
         .click()
         .await
         .expect("click");
-    until(&c, "incident page", "location.pathname.startsWith('/incidents/INC-')", Duration::from_secs(10)).await;
+    until(
+        &c,
+        "incident page",
+        "location.pathname.startsWith('/incidents/INC-')",
+        Duration::from_secs(10),
+    )
+    .await;
     let top = c
         .find(Locator::Css(".cause[data-rank='1'] h3"))
         .await
@@ -243,15 +272,26 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
     };
     assert_eq!(all, snap_nodes, "one node per workload, topic, queue");
     screenshot(&c, "topology").await;
-    c.find(Locator::Css("svg.topo a.node[data-entity='shop/paymentservice']"))
-        .await
-        .expect("paymentservice node")
-        .click()
-        .await
-        .expect("click");
-    until(&c, "focused", "location.search.includes('focus=')", Duration::from_secs(10)).await;
+    c.find(Locator::Css(
+        "svg.topo a.node[data-entity='shop/paymentservice']",
+    ))
+    .await
+    .expect("paymentservice node")
+    .click()
+    .await
+    .expect("click");
+    until(
+        &c,
+        "focused",
+        "location.search.includes('focus=')",
+        Duration::from_secs(10),
+    )
+    .await;
     let focused = count(&c, "svg.topo a.node").await;
-    assert!(focused >= 2 && focused < all, "focus keeps {focused} of {all}");
+    assert!(
+        focused >= 2 && focused < all,
+        "focus keeps {focused} of {all}"
+    );
     screenshot(&c, "topology-focus").await;
 
     // The explorer: the range links change the chart.
@@ -261,7 +301,10 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
     .await
     .expect("goto");
     let path = "(document.querySelector('svg.chart path.series')?.getAttribute('d') || '').split('L').length";
-    let wide = c.execute(&format!("return {path};"), vec![]).await.expect("d");
+    let wide = c
+        .execute(&format!("return {path};"), vec![])
+        .await
+        .expect("d");
     screenshot(&c, "explore-1h").await;
     c.find(Locator::Css("a.range[href*='range=15m']"))
         .await
@@ -269,8 +312,17 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
         .click()
         .await
         .expect("click");
-    until(&c, "15m", "location.search.includes('range=15m')", Duration::from_secs(10)).await;
-    let narrow = c.execute(&format!("return {path};"), vec![]).await.expect("d");
+    until(
+        &c,
+        "15m",
+        "location.search.includes('range=15m')",
+        Duration::from_secs(10),
+    )
+    .await;
+    let narrow = c
+        .execute(&format!("return {path};"), vec![])
+        .await
+        .expect("d");
     assert!(
         wide.as_u64() > narrow.as_u64() && narrow.as_u64() > Some(1),
         "1h draws {wide} points, 15m {narrow}"
@@ -288,7 +340,10 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
         .text()
         .await
         .expect("text");
-    assert!(text.contains("Likely causes") && text.contains("paymentservice"), "{text}");
+    assert!(
+        text.contains("Likely causes") && text.contains("paymentservice"),
+        "{text}"
+    );
     let live = nojs
         .find_all(Locator::Css(".conn.live"))
         .await

@@ -149,7 +149,9 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
         .expect("css");
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(
-        r.headers().get("content-encoding").and_then(|v| v.to_str().ok()),
+        r.headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
         Some("gzip")
     );
     assert!(
@@ -165,8 +167,7 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     assert_eq!(status, 200);
     let all_nodes = topo.matches(r#"<a class="node"#).count();
     assert!(all_nodes >= 10, "{all_nodes} nodes");
-    let (status, focused) =
-        get(&format!("{base}/topology?focus=shop/paymentservice")).await;
+    let (status, focused) = get(&format!("{base}/topology?focus=shop/paymentservice")).await;
     assert_eq!(status, 200);
     let focus_nodes = focused.matches(r#"<a class="node"#).count();
     assert!(
@@ -177,13 +178,18 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     assert!(!focused.contains(">● adservice<"), "unrelated workloads go");
     assert_eq!(get(&format!("{base}/topology?focus=nope")).await.0, 400);
     assert_eq!(
-        get(&format!("{base}/topology?focus=shop/nosuchservice")).await.0,
+        get(&format!("{base}/topology?focus=shop/nosuchservice"))
+            .await
+            .0,
         404
     );
 
     // A live stream opened now; then the fault.
     let mut stream = Sse::open(&format!("{base}/api/v1/stream"), None).await;
-    let first = stream.next(Duration::from_secs(5)).await.expect("the current snapshot at once");
+    let first = stream
+        .next(Duration::from_secs(5))
+        .await
+        .expect("the current snapshot at once");
     assert_eq!(first.event.as_deref(), Some("snapshot"));
     let first_id = first.id.expect("an id");
     assert_eq!(json(&first.data)["cycle"].as_u64(), Some(first_id));
@@ -196,15 +202,17 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
         let now = cycle(i);
         let s = engine.cycle(now).await.expect("cycle");
         tx.send_replace(s);
-        let ev = stream.next(Duration::from_secs(10)).await.expect("one event per cycle");
+        let ev = stream
+            .next(Duration::from_secs(10))
+            .await
+            .expect("one event per cycle");
         let id = ev.id.expect("id");
         assert!(id > last_id, "ids grow: {id} after {last_id}");
         last_id = id;
         let doc = json(&ev.data);
         if let Some(inc) = doc["incidents"].as_array().and_then(|a| {
-            a.iter().find(|i| {
-                i["causes"][0]["entity"]["name"].as_str() == Some("paymentservice")
-            })
+            a.iter()
+                .find(|i| i["causes"][0]["entity"]["name"].as_str() == Some("paymentservice"))
         }) {
             incident_id = inc["id"].as_u64();
             break;
@@ -222,7 +230,10 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     let now = cycle(next);
     let s = engine.cycle(now).await.expect("cycle");
     tx.send_replace(s);
-    let ev = resumed.next(Duration::from_secs(10)).await.expect("the next cycle");
+    let ev = resumed
+        .next(Duration::from_secs(10))
+        .await
+        .expect("the next cycle");
     assert!(ev.id.expect("id") > last_id);
     // A client that missed cycles gets the newest at once.
     let mut behind = Sse::open(&format!("{base}/api/v1/stream"), Some(1)).await;
@@ -237,31 +248,56 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     let causes = page.split("Likely causes").nth(1).unwrap_or_default();
     let first_cause = causes.split(r#"data-rank="2""#).next().unwrap_or_default();
     assert!(first_cause.contains("paymentservice"), "top cause named");
-    assert!(first_cause.contains("<ul class=\"evidence\"><li>"), "with evidence");
-    assert!(first_cause.contains("<svg class=\"chart\""), "and its chart");
+    assert!(
+        first_cause.contains("<ul class=\"evidence\"><li>"),
+        "with evidence"
+    );
+    assert!(
+        first_cause.contains("<svg class=\"chart\""),
+        "and its chart"
+    );
     assert_eq!(get(&format!("{base}/incidents/INC-99999")).await.0, 404);
     assert_eq!(get(&format!("{base}/incidents/INC-x")).await.0, 400);
     let (_, overview) = get(&format!("{base}/")).await;
-    assert!(overview.contains(&format!("INC-{id}")), "the overview lists it");
+    assert!(
+        overview.contains(&format!("INC-{id}")),
+        "the overview lists it"
+    );
 
     // The JSON API.
     let (status, body) = get(&format!("{base}/api/v1/incidents/INC-{id}")).await;
     assert_eq!(status, 200);
     let inc = json(&body);
     assert_eq!(inc["causes"][0]["entity"]["name"], "paymentservice");
-    assert!(inc["causes"][0]["evidence"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(
+        inc["causes"][0]["evidence"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+    );
     assert!(inc["timeline"].as_array().is_some_and(|e| !e.is_empty()));
     let (status, body) = get(&format!("{base}/api/v1/incidents/{id}")).await;
     assert_eq!((status, json(&body)["id"].as_u64()), (200, Some(id)));
     let (status, body) = get(&format!("{base}/api/v1/incidents/INC-99999")).await;
     assert_eq!(status, 404);
-    assert!(json(&body)["error"].as_str().is_some_and(|m| m.contains("INC-99999")));
+    assert!(
+        json(&body)["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("INC-99999"))
+    );
     let (status, body) = get(&format!("{base}/api/v1/incidents?status=open")).await;
     assert_eq!(status, 200);
-    assert!(json(&body)["incidents"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(
+        json(&body)["incidents"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
     let (status, body) = get(&format!("{base}/api/v1/incidents?status=maybe")).await;
     assert_eq!(status, 400);
-    assert!(json(&body)["error"].as_str().is_some_and(|m| m.contains("maybe")));
+    assert!(
+        json(&body)["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("maybe"))
+    );
     for (path, key) in [
         ("topology", "edges"),
         ("entities", "entities"),
@@ -277,22 +313,44 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
 
     // One signal over a range, with the anomaly window; refusals with reasons.
     let sig = |q: &str| format!("{base}/api/v1/signals?{q}");
-    let (status, body) = get(&sig("entity=shop/paymentservice&signal=latency_p99&range=1h")).await;
+    let (status, body) = get(&sig(
+        "entity=shop/paymentservice&signal=latency_p99&range=1h",
+    ))
+    .await;
     assert_eq!(status, 200, "{body}");
     let doc = json(&body);
     let points = doc["points"].as_array().map_or(0, Vec::len);
     assert!(points >= 20, "{points} points");
     assert_eq!(doc["unit"], "ms");
     assert!(doc["anomalies"].as_array().is_some_and(|a| !a.is_empty()));
-    let (_, body) = get(&sig("entity=shop/paymentservice&signal=latency_p99&range=2m")).await;
+    let (_, body) = get(&sig(
+        "entity=shop/paymentservice&signal=latency_p99&range=2m",
+    ))
+    .await;
     let few = json(&body)["points"].as_array().map_or(0, Vec::len);
     assert!(few < points && few >= 8, "2 minutes: {few} points");
     for (q, status, words) in [
         ("signal=latency_p99", 400, "entity: required"),
-        ("entity=shop/paymentservice&signal=latency", 400, "not a signal kind"),
-        ("entity=shop/paymentservice&signal=latency_p99&range=1y", 400, "range"),
-        ("entity=shop/paymentservice&signal=latency_p99&from=9&to=1", 400, "after"),
-        ("entity=shop/nosuch&signal=latency_p99", 404, "no latency_p99 series"),
+        (
+            "entity=shop/paymentservice&signal=latency",
+            400,
+            "not a signal kind",
+        ),
+        (
+            "entity=shop/paymentservice&signal=latency_p99&range=1y",
+            400,
+            "range",
+        ),
+        (
+            "entity=shop/paymentservice&signal=latency_p99&from=9&to=1",
+            400,
+            "after",
+        ),
+        (
+            "entity=shop/nosuch&signal=latency_p99",
+            404,
+            "no latency_p99 series",
+        ),
     ] {
         let (s, body) = get(&sig(q)).await;
         assert_eq!(s, status, "{q}: {body}");
@@ -313,14 +371,20 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
             .and_then(|s| s.split('"').next())
             .map_or(0, |d| d.matches('L').count())
     };
-    assert!(path_len(&wide) > path_len(&narrow), "a shorter range draws fewer points");
+    assert!(
+        path_len(&wide) > path_len(&narrow),
+        "a shorter range draws fewer points"
+    );
     assert!(path_len(&narrow) > 0);
     assert_eq!(get(&format!("{base}/explore?signal=bogus")).await.0, 400);
 
     // Its own metrics, by route and status.
     let (status, m) = get(&format!("{base}/metrics")).await;
     assert_eq!(status, 200);
-    assert!(m.contains(r#"opscope_http_requests_total{route="/incidents/{id}",status="404"} 1"#), "{m}");
+    assert!(
+        m.contains(r#"opscope_http_requests_total{route="/incidents/{id}",status="404"} 1"#),
+        "{m}"
+    );
     assert!(m.contains("opscope_incidents_open{severity="));
     assert!(m.contains("opscope_web_stream_events_total "));
     assert_eq!(get(&format!("{base}/no/such/page")).await.0, 404);

@@ -100,9 +100,19 @@ fn main() {
         );
     }
     code.push_str("];\n");
-    let _ = writeln!(code, "/// The stylesheet's hashed name.\npub const CSS: &str = {:?};", assets[0].name);
-    let _ = writeln!(code, "/// The hydration glue's hashed name, when built.\npub const JS: Option<&str> = {js:?};");
-    let _ = writeln!(code, "/// The hydration wasm's hashed name, when built.\npub const WASM: Option<&str> = {wasm:?};");
+    let _ = writeln!(
+        code,
+        "/// The stylesheet's hashed name.\npub const CSS: &str = {:?};",
+        assets[0].name
+    );
+    let _ = writeln!(
+        code,
+        "/// The hydration glue's hashed name, when built.\npub const JS: Option<&str> = {js:?};"
+    );
+    let _ = writeln!(
+        code,
+        "/// The hydration wasm's hashed name, when built.\npub const WASM: Option<&str> = {wasm:?};"
+    );
     std::fs::write(out.join("assets.rs"), code).expect("write assets.rs");
 }
 
@@ -162,7 +172,14 @@ fn build_bundle(manifest: &Path, out: &Path) -> Result<Vec<(String, Vec<u8>)>, S
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
-        .args(["build", "--lib", "-p", "opscope-webui", "--features", "hydrate"])
+        .args([
+            "build",
+            "--lib",
+            "-p",
+            "opscope-webui",
+            "--features",
+            "hydrate",
+        ])
         .args(["--target", WASM_TARGET, "--profile", PROFILE])
         .arg("--target-dir")
         .arg(&target_dir);
@@ -175,8 +192,15 @@ fn build_bundle(manifest: &Path, out: &Path) -> Result<Vec<(String, Vec<u8>)>, S
             || k.starts_with("DEP_")
             || matches!(
                 k,
-                "RUSTFLAGS" | "RUSTDOC" | "TARGET" | "HOST" | "OUT_DIR" | "OPT_LEVEL" | "PROFILE"
-                    | "DEBUG" | "NUM_JOBS"
+                "RUSTFLAGS"
+                    | "RUSTDOC"
+                    | "TARGET"
+                    | "HOST"
+                    | "OUT_DIR"
+                    | "OPT_LEVEL"
+                    | "PROFILE"
+                    | "DEBUG"
+                    | "NUM_JOBS"
             );
         if outer {
             cmd.env_remove(k);

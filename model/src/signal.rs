@@ -164,8 +164,13 @@ pub struct Point {
 pub trait SignalHistory: Send + Sync {
     /// The points of `entity`'s `kind` from `from_ms` to `to_ms` (inclusive), oldest first;
     /// `None` when the series is unknown.
-    fn range(&self, entity: &EntityId, kind: SignalKind, from_ms: i64, to_ms: i64)
-    -> Option<Vec<Point>>;
+    fn range(
+        &self,
+        entity: &EntityId,
+        kind: SignalKind,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Option<Vec<Point>>;
     /// Every entity with the signal kinds kept for it, sorted.
     fn catalog(&self) -> Vec<(EntityId, Vec<SignalKind>)>;
 }

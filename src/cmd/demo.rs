@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the demo's web console listens unless told otherwise.
-const DEFAULT_WEB: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+const DEFAULT_WEB: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -87,7 +88,8 @@ pub fn run(a: DemoArgs, config: Option<&Path>) -> Result<()> {
             humantime::format_duration(a.fault.fault_after),
             web_url.as_deref().unwrap_or("-")
         );
-        rt.block_on(tokio::signal::ctrl_c()).context("waiting for Ctrl-C")
+        rt.block_on(tokio::signal::ctrl_c())
+            .context("waiting for Ctrl-C")
     } else {
         let title = format!(
             "opscope demo — scenario {} (fault after {}){}",

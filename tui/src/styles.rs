@@ -24,7 +24,6 @@ pub fn health(h: Health) -> Style {
     Style::new().fg(health_color(h))
 }
 
-
 /// The health a severity is shown as.
 pub fn severity_health(s: Severity) -> Health {
     match s {

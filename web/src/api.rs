@@ -1,6 +1,6 @@
 //! The read side of the JSON API (`/api/v1/...`), the live stream and `/metrics`.
 
-use crate::{ApiState, authorized, error, params};
+use crate::{ApiState, Refusal, authorized, error, params};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -8,8 +8,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use opscope_model::{
     Alert, BurnAlert, ChangeEvent, CollectorStats, Edge, EdgeHealth, EntityHealth, EntityId,
-    Incident, IncidentStatus, Point, SignalHistory, SignalKind, SloStatus, Snapshot,
-    SourceStatus,
+    Incident, IncidentStatus, Point, SignalHistory, SignalKind, SloStatus, Snapshot, SourceStatus,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -65,11 +64,9 @@ pub async fn count_requests(State(state): State<ApiState>, req: Request, next: N
     resp
 }
 
-fn check_read(state: &ApiState, headers: &HeaderMap) -> Result<Arc<Snapshot>, Response> {
-    if state.protect_reads
-        && let Err((status, msg)) = authorized(state, headers)
-    {
-        return Err(error(status, msg));
+fn check_read(state: &ApiState, headers: &HeaderMap) -> Result<Arc<Snapshot>, Refusal> {
+    if state.protect_reads {
+        authorized(state, headers)?;
     }
     Ok(state.snapshot.borrow().clone())
 }
@@ -78,7 +75,7 @@ macro_rules! read {
     ($state:expr, $headers:expr) => {
         match check_read(&$state, &$headers) {
             Ok(s) => s,
-            Err(r) => return r,
+            Err((status, msg)) => return error(status, msg),
         }
     };
 }
@@ -185,7 +182,10 @@ pub async fn signals(
     let Some(points) = state.history.range(&entity, kind, w.from_ms, w.to_ms) else {
         return error(
             StatusCode::NOT_FOUND,
-            &format!("no {} series for {entity}", opscope_webui::signal_param(kind)),
+            &format!(
+                "no {} series for {entity}",
+                opscope_webui::signal_param(kind)
+            ),
         );
     };
     let anomalies = s
@@ -346,8 +346,8 @@ pub async fn stream(
     headers: HeaderMap,
     Query(q): Query<StreamQuery>,
 ) -> Response {
-    if let Err(r) = check_read(&state, &headers) {
-        return r;
+    if let Err((status, msg)) = check_read(&state, &headers) {
+        return error(status, msg);
     }
     let last: Option<u64> = headers
         .get("last-event-id")
@@ -373,7 +373,10 @@ pub async fn stream(
                     let s = rx.borrow_and_update().clone();
                     if s.cycle > 0 && last != Some(s.cycle) {
                         let ev = event(&metrics, &s);
-                        return Some((Ok::<Event, Infallible>(ev), (rx, Some(s.cycle), false, guard)));
+                        return Some((
+                            Ok::<Event, Infallible>(ev),
+                            (rx, Some(s.cycle), false, guard),
+                        ));
                     }
                 }
                 loop {
@@ -421,9 +424,15 @@ pub async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> Respo
     let s = read!(state, headers);
     let mut o = String::with_capacity(4096);
     let now_ms = crate::wall_ms();
-    family(&mut o, "opscope_cycle", "counter", "Engine cycles published.");
+    family(
+        &mut o,
+        "opscope_cycle",
+        "counter",
+        "Engine cycles published.",
+    );
     let _ = writeln!(o, "opscope_cycle {}", s.cycle);
-    family(&mut o, 
+    family(
+        &mut o,
         "opscope_snapshot_age_seconds",
         "gauge",
         "Age of the newest snapshot (wall clock).",
@@ -434,7 +443,12 @@ pub async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> Respo
         f64::NAN
     };
     let _ = writeln!(o, "opscope_snapshot_age_seconds {age}");
-    family(&mut o, "opscope_source_up", "gauge", "1 when the source answered its last scrape in time.");
+    family(
+        &mut o,
+        "opscope_source_up",
+        "gauge",
+        "1 when the source answered its last scrape in time.",
+    );
     for src in &s.sources {
         let _ = writeln!(
             o,
@@ -443,7 +457,8 @@ pub async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> Respo
             u8::from(!src.stale)
         );
     }
-    family(&mut o, 
+    family(
+        &mut o,
         "opscope_source_last_success_timestamp_seconds",
         "gauge",
         "When each source last answered.",
@@ -458,7 +473,8 @@ pub async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> Respo
             );
         }
     }
-    family(&mut o, 
+    family(
+        &mut o,
         "opscope_source_scrape_duration_seconds",
         "gauge",
         "How long each source's last scrape took.",
@@ -471,12 +487,30 @@ pub async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> Respo
             src.duration_ms as f64 / 1000.0
         );
     }
-    family(&mut o, "opscope_series", "gauge", "Series held by the collector.");
+    family(
+        &mut o,
+        "opscope_series",
+        "gauge",
+        "Series held by the collector.",
+    );
     let _ = writeln!(o, "opscope_series {}", s.collector.series);
-    family(&mut o, "opscope_frame_bytes", "gauge", "Bytes held in the collector's frames.");
+    family(
+        &mut o,
+        "opscope_frame_bytes",
+        "gauge",
+        "Bytes held in the collector's frames.",
+    );
     let _ = writeln!(o, "opscope_frame_bytes {}", s.collector.frame_bytes);
-    family(&mut o, "opscope_incidents_open", "gauge", "Open incidents by severity.");
-    for sev in [opscope_model::Severity::Warning, opscope_model::Severity::Critical] {
+    family(
+        &mut o,
+        "opscope_incidents_open",
+        "gauge",
+        "Open incidents by severity.",
+    );
+    for sev in [
+        opscope_model::Severity::Warning,
+        opscope_model::Severity::Critical,
+    ] {
         let n = s.open_incidents().filter(|i| i.severity == sev).count();
         let name = match sev {
             opscope_model::Severity::Warning => "warning",
@@ -485,23 +519,48 @@ pub async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> Respo
         let _ = writeln!(o, "opscope_incidents_open{{severity=\"{name}\"}} {n}");
     }
     let (series, points) = state.history.size();
-    family(&mut o, "opscope_web_history_series", "gauge", "Series in the web console's history.");
+    family(
+        &mut o,
+        "opscope_web_history_series",
+        "gauge",
+        "Series in the web console's history.",
+    );
     let _ = writeln!(o, "opscope_web_history_series {series}");
-    family(&mut o, "opscope_web_history_points", "gauge", "Points in the web console's history.");
+    family(
+        &mut o,
+        "opscope_web_history_points",
+        "gauge",
+        "Points in the web console's history.",
+    );
     let _ = writeln!(o, "opscope_web_history_points {points}");
-    family(&mut o, "opscope_web_stream_clients", "gauge", "Live-stream clients connected.");
+    family(
+        &mut o,
+        "opscope_web_stream_clients",
+        "gauge",
+        "Live-stream clients connected.",
+    );
     let _ = writeln!(
         o,
         "opscope_web_stream_clients {}",
         state.metrics.stream_clients.load(Ordering::Relaxed)
     );
-    family(&mut o, "opscope_web_stream_events_total", "counter", "Live-stream events sent.");
+    family(
+        &mut o,
+        "opscope_web_stream_events_total",
+        "counter",
+        "Live-stream events sent.",
+    );
     let _ = writeln!(
         o,
         "opscope_web_stream_events_total {}",
         state.metrics.stream_events.load(Ordering::Relaxed)
     );
-    family(&mut o, "opscope_http_requests_total", "counter", "HTTP requests by route and status.");
+    family(
+        &mut o,
+        "opscope_http_requests_total",
+        "counter",
+        "HTTP requests by route and status.",
+    );
     {
         let g = state
             .metrics

@@ -143,7 +143,10 @@ pub async fn topology(State(state): State<ApiState>, Query(q): Query<TopologyQue
             &format!("focus: {f} is not in the topology"),
         );
     }
-    render(StatusCode::OK, &page_data(&state, Page::Topology { focus }, snap))
+    render(
+        StatusCode::OK,
+        &page_data(&state, Page::Topology { focus }, snap),
+    )
 }
 
 /// `GET /incidents`.

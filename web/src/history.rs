@@ -147,7 +147,10 @@ mod tests {
             entities: vec![EntityHealth {
                 entity: EntityId::workload("shop", "a"),
                 health: Health::Ok,
-                signals: vec![(SignalKind::LatencyP99, v), (SignalKind::RequestRate, f64::NAN)],
+                signals: vec![
+                    (SignalKind::LatencyP99, v),
+                    (SignalKind::RequestRate, f64::NAN),
+                ],
             }],
             ..Snapshot::default()
         }

@@ -174,7 +174,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Why a request is refused: its status and a message.
-type Refusal = (StatusCode, &'static str);
+pub(crate) type Refusal = (StatusCode, &'static str);
 
 pub(crate) fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(token) = &state.token else {

@@ -26,9 +26,11 @@ pub fn entity(s: &str) -> Result<EntityId, String> {
     }
     let parts: Vec<&str> = s.split('/').collect();
     match parts.as_slice() {
-        [ns, name] if kind(ns).is_some() && !name.is_empty() => {
-            Ok(EntityId::new(kind(ns).unwrap_or(EntityKind::Workload), "", *name))
-        }
+        [ns, name] if kind(ns).is_some() && !name.is_empty() => Ok(EntityId::new(
+            kind(ns).unwrap_or(EntityKind::Workload),
+            "",
+            *name,
+        )),
         [ns, name] if !ns.is_empty() && !name.is_empty() => Ok(EntityId::workload(*ns, *name)),
         [k, ns, name] if !name.is_empty() => match kind(k) {
             Some(k) => Ok(EntityId::new(k, *ns, *name)),
@@ -121,9 +123,8 @@ pub fn window(
     }
     let span = match range {
         None => 3_600_000,
-        Some(r) => duration_ms(r).ok_or_else(|| {
-            format!("range: {r:?} is not a duration (15m, 1h, 6h, 30s, 2d)")
-        })?,
+        Some(r) => duration_ms(r)
+            .ok_or_else(|| format!("range: {r:?} is not a duration (15m, 1h, 6h, 30s, 2d)"))?,
     };
     if span <= 0 || span > MAX_RANGE_MS {
         return Err("range: between 1s and 7d".to_owned());
@@ -166,10 +167,18 @@ mod tests {
         );
         assert_eq!(
             entity("datastore/redis@127.0.0.1:6379"),
-            Ok(EntityId::new(EntityKind::Datastore, "", "redis@127.0.0.1:6379"))
+            Ok(EntityId::new(
+                EntityKind::Datastore,
+                "",
+                "redis@127.0.0.1:6379"
+            ))
         );
         assert!(entity("nope").unwrap_err().contains("expected"));
-        assert!(entity("thing/a/b").unwrap_err().contains("not an entity kind"));
+        assert!(
+            entity("thing/a/b")
+                .unwrap_err()
+                .contains("not an entity kind")
+        );
         assert!(entity("a/\u{7}").is_err());
     }
 
@@ -184,7 +193,10 @@ mod tests {
                 live_range_ms: Some(900_000)
             })
         );
-        assert_eq!(window(None, None, None, now).map(|w| w.from_ms), Ok(now - 3_600_000));
+        assert_eq!(
+            window(None, None, None, now).map(|w| w.from_ms),
+            Ok(now - 3_600_000)
+        );
         assert_eq!(
             window(None, Some("1000"), Some("2000"), now),
             Ok(Window {
@@ -196,7 +208,11 @@ mod tests {
         assert!(window(None, Some("2000"), Some("1000"), now).is_err());
         assert!(window(Some("1y"), None, None, now).is_err());
         assert!(window(Some("8d"), None, None, now).is_err());
-        assert!(window(None, Some("x"), None, now).unwrap_err().contains("Unix milliseconds"));
+        assert!(
+            window(None, Some("x"), None, now)
+                .unwrap_err()
+                .contains("Unix milliseconds")
+        );
         assert!(window(Some("1h"), Some("1"), None, now).is_err());
         assert_eq!(incident_id("INC-3"), Some(3));
         assert_eq!(incident_id("3"), Some(3));

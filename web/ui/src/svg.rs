@@ -138,7 +138,9 @@ pub fn chart(d: &ChartData, title: &str) -> String {
     );
     for i in 0..3 {
         let v = lo + (hi - lo) * f64::from(i) / 2.0;
-        let label = d.kind.map_or_else(|| format!("{v:.2}"), |k| format::value(k, v));
+        let label = d
+            .kind
+            .map_or_else(|| format!("{v:.2}"), |k| format::value(k, v));
         let _ = write!(
             s,
             r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
@@ -385,11 +387,9 @@ pub fn topology(s: &Snapshot, lay: &GraphLayout, focus: Option<&EntityId>, zoom:
             esc(&tip),
             px(ge.arrow.0) - 4.0,
             py(ge.arrow.1) - 5.0,
-            esc(
-                &model_edge
-                    .map(|e| format!("{} · {}", edge_rate(e), edge_errors(e)))
-                    .unwrap_or_else(|| MISSING.to_owned())
-            )
+            esc(&model_edge
+                .map(|e| format!("{} · {}", edge_rate(e), edge_errors(e)))
+                .unwrap_or_else(|| MISSING.to_owned()))
         );
     }
     for n in &lay.nodes {

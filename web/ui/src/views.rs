@@ -129,14 +129,7 @@ fn page_view(
             entity,
             signal,
             live_range_ms,
-        } => explore(
-            s,
-            entity.as_ref(),
-            *signal,
-            *live_range_ms,
-            chart,
-            catalog,
-        ),
+        } => explore(s, entity.as_ref(), *signal, *live_range_ms, chart, catalog),
     }
 }
 
@@ -198,7 +191,12 @@ fn spark_for(sparks: &[Spark], id: &EntityId, kind: SignalKind) -> String {
     sparks
         .iter()
         .find(|sp| &sp.entity == id && sp.kind == kind)
-        .map(|sp| svg::sparkline(&sp.values, &format!("{} {} recently", id.name, kind.label())))
+        .map(|sp| {
+            svg::sparkline(
+                &sp.values,
+                &format!("{} {} recently", id.name, kind.label()),
+            )
+        })
         .unwrap_or_default()
 }
 
@@ -327,10 +325,7 @@ fn overview(s: &Snapshot, sparks: &[Spark]) -> AnyView {
         .iter()
         .filter(|i| i.severity == Severity::Critical)
         .count();
-    let incident_items = open
-        .iter()
-        .map(|i| incident_item(i))
-        .collect_view();
+    let incident_items = open.iter().map(|i| incident_item(i)).collect_view();
     let sources = s
         .sources
         .iter()
@@ -464,10 +459,15 @@ fn topology(s: &Snapshot, focus: Option<&EntityId>, zoom: RwSignal<f64>) -> AnyV
         }
     });
     let nodes = lay.nodes.len();
-    let legend = [Health::Ok, Health::Warning, Health::Critical, Health::Unknown]
-        .into_iter()
-        .map(|h| view! { <li>{health_badge(h)}</li> })
-        .collect_view();
+    let legend = [
+        Health::Ok,
+        Health::Warning,
+        Health::Critical,
+        Health::Unknown,
+    ]
+    .into_iter()
+    .map(|h| view! { <li>{health_badge(h)}</li> })
+    .collect_view();
     view! {
         <h1>{heading}</h1>
         <div class="toolbar">
@@ -493,7 +493,12 @@ fn topology(s: &Snapshot, focus: Option<&EntityId>, zoom: RwSignal<f64>) -> AnyV
 
 fn incidents(s: &Snapshot) -> AnyView {
     let mut all: Vec<&Incident> = s.incidents.iter().collect();
-    all.sort_by_key(|i| (i.status != IncidentStatus::Open, std::cmp::Reverse(i.first_seen_ms)));
+    all.sort_by_key(|i| {
+        (
+            i.status != IncidentStatus::Open,
+            std::cmp::Reverse(i.first_seen_ms),
+        )
+    });
     let empty = all.is_empty();
     let items = all.into_iter().map(incident_item).collect_view();
     view! {
@@ -539,7 +544,9 @@ fn timeline(s: &Snapshot, i: &Incident) -> Vec<Row> {
         .collect();
     let until = i.resolved_ms.unwrap_or(i.last_seen_ms);
     for c in &s.changes {
-        if c.ts_ms >= i.first_seen_ms - 30 * 60_000 && c.ts_ms <= until && members.contains(&&c.entity)
+        if c.ts_ms >= i.first_seen_ms - 30 * 60_000
+            && c.ts_ms <= until
+            && members.contains(&&c.entity)
         {
             rows.push(Row {
                 ts_ms: c.ts_ms,
@@ -577,11 +584,16 @@ pub fn cause_chart(s: &Snapshot, i: &Incident, rank: usize) -> Option<ChartData>
             class: "onset".into(),
         })
         .collect();
-    marks.extend(s.changes.iter().filter(|ch| ch.entity == c.entity).map(|ch| Mark {
-        ts_ms: ch.ts_ms,
-        label: ch.describe(),
-        class: "change".into(),
-    }));
+    marks.extend(
+        s.changes
+            .iter()
+            .filter(|ch| ch.entity == c.entity)
+            .map(|ch| Mark {
+                ts_ms: ch.ts_ms,
+                label: ch.describe(),
+                class: "change".into(),
+            }),
+    );
     Some(ChartData {
         kind: Some(c.signal),
         points: c.series.clone(),
@@ -789,7 +801,13 @@ fn explore(
             let latest = d
                 .points
                 .last()
-                .map(|p| format!("latest {} at {} UTC", format::value(k, p.value), format::clock(p.ts_ms)))
+                .map(|p| {
+                    format!(
+                        "latest {} at {} UTC",
+                        format::value(k, p.value),
+                        format::clock(p.ts_ms)
+                    )
+                })
                 .unwrap_or_else(|| "no value in this range".to_owned());
             let windows = d.bands.len();
             view! {
@@ -854,8 +872,8 @@ mod live {
         let on_error = Closure::<dyn FnMut()>::new(move || online.set(Some(false)));
         es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
-        let on_snapshot = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-            move |ev: web_sys::MessageEvent| {
+        let on_snapshot =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
                 let Some(text) = ev.data().as_string() else {
                     return;
                 };
@@ -870,16 +888,11 @@ mod live {
                         });
                         snap.set(s);
                     }
-                    Err(e) => {
-                        web_sys::console::error_1(&format!("opscope: snapshot: {e}").into())
-                    }
+                    Err(e) => web_sys::console::error_1(&format!("opscope: snapshot: {e}").into()),
                 }
-            },
-        );
-        let _ = es.add_event_listener_with_callback(
-            "snapshot",
-            on_snapshot.as_ref().unchecked_ref(),
-        );
+            });
+        let _ =
+            es.add_event_listener_with_callback("snapshot", on_snapshot.as_ref().unchecked_ref());
         on_snapshot.forget();
         // Keep the EventSource for the page's life.
         std::mem::forget(es);
