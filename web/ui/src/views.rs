@@ -265,7 +265,7 @@ fn overview(s: &Snapshot, sparks: &[Spark]) -> AnyView {
                             <th scope="col">"workload"</th><th scope="col">"health"</th>
                             <th scope="col" class="num">"rate"</th><th scope="col" class="num">"errors"</th>
                             <th scope="col" class="num">"p99"</th><th scope="col" class="num">"CPU"</th>
-                            <th scope="col">"p99, last 5 min"</th>
+                            <th scope="col">"p99, last 60 cycles"</th>
                         </tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
