@@ -115,7 +115,7 @@ impl Graph {
             .iter()
             .filter_map(|p| Some((p["id"].as_str()?.to_owned(), p["name"].as_str()?.to_owned())))
             .collect::<HashMap<_, _>>();
-        let workspace = v["workspace_members"]
+        let workspace: BTreeSet<String> = v["workspace_members"]
             .as_array()
             .ok_or("metadata has no workspace_members")?
             .iter()
@@ -124,9 +124,27 @@ impl Graph {
         let nodes = v["resolve"]["nodes"]
             .as_array()
             .ok_or("metadata has no resolve.nodes")?;
+        // A workspace package's optional dependencies come with a feature that another
+        // package turns on (the model's `openapi`, for the server): they are not part of what
+        // the package itself needs, so the rules leave them out. What the wasm build really
+        // compiles is checked apart, with `cargo tree` on that build.
+        let optional: HashMap<&str, BTreeSet<&str>> = packages
+            .iter()
+            .filter_map(|p| {
+                let id = p["id"].as_str()?;
+                let opt = p["dependencies"]
+                    .as_array()?
+                    .iter()
+                    .filter(|d| d["optional"].as_bool() == Some(true))
+                    .filter_map(|d| d["name"].as_str())
+                    .collect();
+                Some((id, opt))
+            })
+            .collect();
         let mut normal_deps = HashMap::new();
         for n in nodes {
             let id = n["id"].as_str().ok_or("a node without id")?;
+            let skip = optional.get(id);
             let deps = n["deps"]
                 .as_array()
                 .map(Vec::as_slice)
@@ -134,6 +152,10 @@ impl Graph {
                 .iter()
                 .filter(|d| is_normal(d))
                 .filter_map(|d| d["pkg"].as_str().map(str::to_owned))
+                .filter(|pkg| {
+                    let name = names.get(pkg).map_or("", String::as_str);
+                    !(workspace.contains(id) && skip.is_some_and(|s| s.contains(name)))
+                })
                 .collect();
             normal_deps.insert(id.to_owned(), deps);
         }

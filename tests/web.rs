@@ -87,6 +87,48 @@ fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
+/// The body must match the schema the OpenAPI document gives for this route and status.
+fn conforms(doc: &serde_json::Value, route: &str, status: u16, body: &serde_json::Value) {
+    let errors = violations(doc, route, status, body);
+    assert!(errors.is_empty(), "GET {route} {status}: {errors:?}");
+}
+
+/// How the body breaks the documented schema.
+fn violations(
+    doc: &serde_json::Value,
+    route: &str,
+    status: u16,
+    body: &serde_json::Value,
+) -> Vec<String> {
+    let schema = &doc["paths"][route]["get"]["responses"][status.to_string()]["content"]["application/json"]
+        ["schema"];
+    assert!(
+        !schema.is_null(),
+        "GET {route} answering {status} is not in the OpenAPI document"
+    );
+    let root = serde_json::json!({ "components": doc["components"], "allOf": [schema] });
+    let v = jsonschema::validator_for(&root).expect("a valid schema");
+    let errors: Vec<String> = v
+        .iter_errors(body)
+        .take(5)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    errors
+}
+
+/// GET an API route (`route` as documented, `path` as asked), checked against the document.
+async fn api(
+    doc: &serde_json::Value,
+    base: &str,
+    route: &str,
+    path: &str,
+) -> (u16, serde_json::Value) {
+    let (status, body) = get(&format!("{base}{path}")).await;
+    let v = json(&body);
+    conforms(doc, route, status, &v);
+    (status, v)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     let cfg = fixtures::SimConfig::new("latency", 9);
@@ -264,10 +306,46 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
         "the overview lists it"
     );
 
-    // The JSON API.
-    let (status, body) = get(&format!("{base}/api/v1/incidents/INC-{id}")).await;
+    // The JSON API, every body checked against the OpenAPI document.
+    let (status, doc) = get(&format!("{base}/api/v1/openapi.json")).await;
     assert_eq!(status, 200);
-    let inc = json(&body);
+    let doc = json(&doc);
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    let documented: Vec<&str> = doc["paths"]
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    for route in [
+        "/api/v1/snapshot",
+        "/api/v1/topology",
+        "/api/v1/entities",
+        "/api/v1/signals",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/changes",
+        "/api/v1/alerts",
+        "/api/v1/sources",
+        "/api/v1/stream",
+        "/api/v1/annotations",
+    ] {
+        assert!(
+            documented.contains(&route),
+            "{route} is documented: {documented:?}"
+        );
+    }
+    let inc_route = "/api/v1/incidents/{id}";
+    let (status, inc) = api(
+        &doc,
+        &base,
+        inc_route,
+        &format!("/api/v1/incidents/INC-{id}"),
+    )
+    .await;
+    assert_eq!(status, 200);
     assert_eq!(inc["causes"][0]["entity"]["name"], "paymentservice");
     assert!(
         inc["causes"][0]["evidence"]
@@ -275,29 +353,40 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
             .is_some_and(|e| !e.is_empty())
     );
     assert!(inc["timeline"].as_array().is_some_and(|e| !e.is_empty()));
-    let (status, body) = get(&format!("{base}/api/v1/incidents/{id}")).await;
-    assert_eq!((status, json(&body)["id"].as_u64()), (200, Some(id)));
-    let (status, body) = get(&format!("{base}/api/v1/incidents/INC-99999")).await;
+    // The check bites: a broken incident does not pass.
+    let mut broken = inc.clone();
+    broken["causes"][0]["confidence"] = serde_json::json!("high");
+    broken["status"] = serde_json::json!("dormant");
+    assert_eq!(violations(&doc, inc_route, 200, &broken).len(), 2);
+    let (status, body) = api(&doc, &base, inc_route, &format!("/api/v1/incidents/{id}")).await;
+    assert_eq!((status, body["id"].as_u64()), (200, Some(id)));
+    let (status, body) = api(&doc, &base, inc_route, "/api/v1/incidents/INC-99999").await;
     assert_eq!(status, 404);
     assert!(
-        json(&body)["error"]
+        body["error"]
             .as_str()
             .is_some_and(|m| m.contains("INC-99999"))
     );
-    let (status, body) = get(&format!("{base}/api/v1/incidents?status=open")).await;
-    assert_eq!(status, 200);
-    assert!(
-        json(&body)["incidents"]
-            .as_array()
-            .is_some_and(|a| !a.is_empty())
-    );
-    let (status, body) = get(&format!("{base}/api/v1/incidents?status=maybe")).await;
+    let (status, _) = api(&doc, &base, inc_route, "/api/v1/incidents/INC-x").await;
     assert_eq!(status, 400);
-    assert!(
-        json(&body)["error"]
-            .as_str()
-            .is_some_and(|m| m.contains("maybe"))
-    );
+    let (status, body) = api(
+        &doc,
+        &base,
+        "/api/v1/incidents",
+        "/api/v1/incidents?status=open",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body["incidents"].as_array().is_some_and(|a| !a.is_empty()));
+    let (status, body) = api(
+        &doc,
+        &base,
+        "/api/v1/incidents",
+        "/api/v1/incidents?status=maybe",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().is_some_and(|m| m.contains("maybe")));
     for (path, key) in [
         ("topology", "edges"),
         ("entities", "entities"),
@@ -306,28 +395,39 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
         ("sources", "sources"),
         ("snapshot", "incidents"),
     ] {
-        let (status, body) = get(&format!("{base}/api/v1/{path}")).await;
+        let route = format!("/api/v1/{path}");
+        let (status, body) = api(&doc, &base, &route, &route).await;
         assert_eq!(status, 200, "{path}");
-        assert!(json(&body).get(key).is_some(), "{path} has {key}");
+        assert!(body.get(key).is_some(), "{path} has {key}");
     }
 
     // One signal over a range, with the anomaly window; refusals with reasons.
-    let sig = |q: &str| format!("{base}/api/v1/signals?{q}");
-    let (status, body) = get(&sig(
-        "entity=shop/paymentservice&signal=latency_p99&range=1h",
-    ))
+    let sig = |q: &str| format!("/api/v1/signals?{q}");
+    let sr = "/api/v1/signals";
+    let (status, doc_sig) = api(
+        &doc,
+        &base,
+        sr,
+        &sig("entity=shop/paymentservice&signal=latency_p99&range=1h"),
+    )
     .await;
-    assert_eq!(status, 200, "{body}");
-    let doc = json(&body);
-    let points = doc["points"].as_array().map_or(0, Vec::len);
+    assert_eq!(status, 200, "{doc_sig}");
+    let points = doc_sig["points"].as_array().map_or(0, Vec::len);
     assert!(points >= 20, "{points} points");
-    assert_eq!(doc["unit"], "ms");
-    assert!(doc["anomalies"].as_array().is_some_and(|a| !a.is_empty()));
-    let (_, body) = get(&sig(
-        "entity=shop/paymentservice&signal=latency_p99&range=2m",
-    ))
+    assert_eq!(doc_sig["unit"], "ms");
+    assert!(
+        doc_sig["anomalies"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+    let (_, body) = api(
+        &doc,
+        &base,
+        sr,
+        &sig("entity=shop/paymentservice&signal=latency_p99&range=2m"),
+    )
     .await;
-    let few = json(&body)["points"].as_array().map_or(0, Vec::len);
+    let few = body["points"].as_array().map_or(0, Vec::len);
     assert!(few < points && few >= 8, "2 minutes: {few} points");
     for (q, status, words) in [
         ("signal=latency_p99", 400, "entity: required"),
@@ -352,9 +452,9 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
             "no latency_p99 series",
         ),
     ] {
-        let (s, body) = get(&sig(q)).await;
+        let (s, body) = api(&doc, &base, sr, &sig(q)).await;
         assert_eq!(s, status, "{q}: {body}");
-        let msg = json(&body)["error"].as_str().unwrap_or_default().to_owned();
+        let msg = body["error"].as_str().unwrap_or_default().to_owned();
         assert!(msg.contains(words), "{q}: {msg}");
     }
 

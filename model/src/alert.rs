@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 /// Comparison of a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Op {
     #[serde(rename = ">")]
     Gt,
@@ -42,6 +43,7 @@ impl Op {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RuleSeverity {
     Info,
@@ -52,6 +54,7 @@ pub enum RuleSeverity {
 
 /// How urgent a burn-rate alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BurnSeverity {
     /// Wake someone up.
@@ -62,6 +65,7 @@ pub enum BurnSeverity {
 
 /// Where an alert is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     /// The condition holds, not yet for `for`.
@@ -74,6 +78,7 @@ pub enum AlertState {
 
 /// A static-threshold alert on one entity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     /// The rule's name.
     pub rule: String,
@@ -99,6 +104,7 @@ pub struct Alert {
 
 /// What an objective measures.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Objective {
     /// Requests not answered 5xx.
@@ -109,6 +115,7 @@ pub enum Objective {
 
 /// The burn rate over one window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowBurn {
     pub window_ms: i64,
     /// `None` without traffic in the window.
@@ -121,6 +128,7 @@ pub struct WindowBurn {
 
 /// Whether a burn-rate alert is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BurnAlertState {
     Firing,
@@ -130,6 +138,7 @@ pub enum BurnAlertState {
 
 /// A multiwindow burn-rate alert of one pair on one objective.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BurnAlert {
     pub service: String,
     pub namespace: Option<String>,
@@ -150,6 +159,7 @@ pub struct BurnAlert {
 
 /// The state of one objective after a cycle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SloStatus {
     pub service: String,
     pub namespace: Option<String>,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What changed in the platform: the things an operator asks about first ("did anyone deploy?").
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ChangeKind {
     /// A new revision of a Deployment began rolling out (a new ReplicaSet).
@@ -50,6 +51,7 @@ impl ChangeKind {
 
 /// One change event on an entity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeEvent {
     /// When it happened, Unix ms.
     pub ts_ms: i64,

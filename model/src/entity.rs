@@ -5,6 +5,7 @@ use std::fmt;
 
 /// What kind of thing an entity is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     /// A Deployment/StatefulSet/DaemonSet (the unit a mesh reports as `workload`).
@@ -41,6 +42,7 @@ impl EntityKind {
 
 /// Identity of an entity. `namespace` is empty for cluster-scoped things (nodes, topics).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntityId {
     pub kind: EntityKind,
     pub namespace: String,
@@ -72,6 +74,7 @@ impl fmt::Display for EntityId {
 
 /// How two entities are related.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeKind {
     /// Request traffic seen by the mesh: source workload -> destination workload.
@@ -89,6 +92,7 @@ pub enum EdgeKind {
 /// A directed relation, with traffic figures where the kind has them (`calls`, and the
 /// message rate on `produces` / `consumes`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Edge {
     pub from: EntityId,
     pub to: EntityId,
@@ -127,6 +131,7 @@ impl Edge {
 
 /// The observed platform at one moment: entities and their relations.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Topology {
     /// Sorted, unique.
     pub entities: Vec<EntityId>,

@@ -8,6 +8,7 @@ use crate::{EntityId, Incident, Severity};
 /// Something that happened to an incident between two snapshots. Each event carries the
 /// incident's id and the incident as it is now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum IncidentEvent {
     /// A new incident.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Health of an entity, worst last. Colours and symbols for it live in the UIs' style tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// No data yet, or the source is stale.
@@ -16,6 +17,7 @@ pub enum Health {
 
 /// Which way a signal moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Up,
@@ -24,6 +26,7 @@ pub enum Direction {
 
 /// A signal that left its normal range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Anomaly {
     pub signal: SignalKey,
     /// Unix ms when the deviation began (may be earlier than detection).
@@ -48,6 +51,7 @@ pub struct Anomaly {
 /// own markup and, later, language. `entity`, where a variant has it, is another member of the
 /// incident than the cause itself (`None`: the cause).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Evidence {
     /// A signal left its normal range: from `baseline` to `current` (in the signal's unit)
@@ -102,6 +106,7 @@ pub enum Evidence {
 
 /// A likely root cause of an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cause {
     pub entity: EntityId,
     /// The signal that best shows the problem at this entity.
@@ -116,6 +121,7 @@ pub struct Cause {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentStatus {
     Open,
@@ -123,6 +129,7 @@ pub enum IncidentStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Warning,
@@ -131,6 +138,7 @@ pub enum Severity {
 
 /// A timeline entry of an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
     pub ts_ms: i64,
     pub text: String,
@@ -138,6 +146,7 @@ pub struct TimelineEntry {
 
 /// Anomalies that belong together: connected in the topology and close in time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Incident {
     /// Stable, increasing id ("INC-7" is shown as `format!("INC-{id}")`).
     pub id: u64,
@@ -160,6 +169,7 @@ pub struct Incident {
 
 /// A suggested action for an incident. opscope shows it; a person decides and runs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Remediation {
     /// What to do and why, as values; faces word it (`opscope-layout`).
     pub action: Action,
@@ -169,6 +179,7 @@ pub struct Remediation {
 
 /// What a remediation does, with the facts that make it fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Action {
     /// Cordon and drain a saturated node.

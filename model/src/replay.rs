@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the operator asked of a replay.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "command", content = "value")]
 pub enum ReplayCommand {
     /// Pause, or resume when paused.
@@ -16,6 +17,7 @@ pub enum ReplayCommand {
 
 /// Where a replay stands.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplayStatus {
     /// Time of the recording's first cycle, Unix ms.
     pub start_ms: i64,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A derived per-entity time series. Analytics works on these, never on metric names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignalKind {
     /// Requests received per second (mesh, reporter=destination).
@@ -146,6 +147,7 @@ impl SignalKind {
 
 /// Which signal of which entity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignalKey {
     pub entity: EntityId,
     pub kind: SignalKind,
@@ -153,6 +155,7 @@ pub struct SignalKey {
 
 /// One value of a signal. `ts_ms` is Unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Point {
     pub ts_ms: i64,
     pub value: f64,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Health of one entity with the signal values behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntityHealth {
     pub entity: EntityId,
     pub health: Health,
@@ -15,12 +16,17 @@ pub struct EntityHealth {
     /// keyed by signal kind: `{"request_rate": 12.5, "latency_p99": 41.0}` (a value that is
     /// not a finite number is left out).
     #[serde(with = "signal_map")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = std::collections::BTreeMap<String, f64>)
+    )]
     pub signals: Vec<(SignalKind, f64)>,
 }
 
 /// Health of a `produces` / `consumes` edge from the backlog behind it
 /// (the analytics' backlog rules).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EdgeHealth {
     pub from: EntityId,
     pub to: EntityId,
@@ -45,6 +51,7 @@ fn schema_version() -> u32 {
 /// The immutable state published after each engine cycle: the one public JSON document, served
 /// by `opscope snapshot --json` and `GET /api/v1/snapshot` alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snapshot {
     /// [`SCHEMA_VERSION`] of the document.
     #[serde(default = "schema_version")]

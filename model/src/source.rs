@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Freshness of one configured source, as shown to the operator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceStatus {
     /// The URL or name of the source.
     pub name: String,
@@ -21,6 +22,7 @@ pub struct SourceStatus {
 
 /// The collector's own figures (its self-metrics): memory bounds and what they refused.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CollectorStats {
     /// Series held in the frames now.
     pub series: usize,

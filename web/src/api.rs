@@ -1,6 +1,6 @@
 //! The read side of the JSON API (`/api/v1/...`), the live stream and `/metrics`.
 
-use crate::{ApiState, Refusal, authorized, error, params};
+use crate::{ApiState, ErrorBody, Refusal, authorized, error, params};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
 
 /// Most live-stream clients served at once; more get 503.
 pub const MAX_STREAM_CLIENTS: usize = 1_000;
@@ -84,15 +85,22 @@ fn json<T: Serialize>(v: &T) -> Response {
     axum::Json(v).into_response()
 }
 
-/// `GET /api/v1/topology`: entities, edges with their figures, and edge health.
-#[derive(Serialize)]
+/// Entities, edges with their figures, and edge health.
+#[derive(Serialize, ToSchema)]
 pub struct TopologyBody<'a> {
     pub ts_ms: i64,
+    #[schema(value_type = Vec<EntityId>)]
     pub entities: &'a [EntityId],
+    #[schema(value_type = Vec<Edge>)]
     pub edges: &'a [Edge],
+    #[schema(value_type = Vec<EdgeHealth>)]
     pub edge_health: &'a [EdgeHealth],
 }
 
+/// The topology: entities, call and messaging edges with their rate, error ratio, p99 and
+/// backlog, and each edge's health.
+#[utoipa::path(get, path = "/api/v1/topology", tag = "read",
+    responses((status = 200, body = TopologyBody), (status = 401, body = ErrorBody)))]
 pub async fn topology(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let s = read!(state, headers);
     json(&TopologyBody {
@@ -103,13 +111,17 @@ pub async fn topology(State(state): State<ApiState>, headers: HeaderMap) -> Resp
     })
 }
 
-#[derive(Serialize)]
+/// Every entity with its health and latest signal values.
+#[derive(Serialize, ToSchema)]
 pub struct EntitiesBody<'a> {
     pub ts_ms: i64,
+    #[schema(value_type = Vec<EntityHealth>)]
     pub entities: &'a [EntityHealth],
 }
 
-/// `GET /api/v1/entities`: every entity with its health and latest signal values.
+/// Every entity with its health and latest signal values.
+#[utoipa::path(get, path = "/api/v1/entities", tag = "read",
+    responses((status = 200, body = EntitiesBody), (status = 401, body = ErrorBody)))]
 pub async fn entities(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let s = read!(state, headers);
     json(&EntitiesBody {
@@ -118,17 +130,24 @@ pub async fn entities(State(state): State<ApiState>, headers: HeaderMap) -> Resp
     })
 }
 
-#[derive(Deserialize)]
+/// Which signal, over which range.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SignalQuery {
+    /// `namespace/name` (a workload), `kind/namespace/name` or `kind/name`.
     entity: Option<String>,
+    /// A signal kind: `latency_p99`, `request_rate`, `error_ratio`, ...
     signal: Option<String>,
+    /// A range ending now: `15m`, `1h`, `6h`, `30s`, `2d` (default 1h).
     range: Option<String>,
+    /// Start, Unix ms (instead of `range`).
     from: Option<String>,
+    /// End, Unix ms (default now).
     to: Option<String>,
 }
 
 /// One signal over a time range, with the anomaly windows found on it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SignalBody {
     pub entity: EntityId,
     pub signal: SignalKind,
@@ -140,7 +159,7 @@ pub struct SignalBody {
 }
 
 /// When a signal was anomalous, and how strongly.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AnomalyWindow {
     pub incident: u64,
     pub onset_ms: i64,
@@ -148,7 +167,10 @@ pub struct AnomalyWindow {
     pub score: f64,
 }
 
-/// `GET /api/v1/signals?entity=ns/name&signal=latency_p99&range=1h` (or `from`/`to`).
+/// One entity's signal over a time range, with the anomaly windows found on it.
+#[utoipa::path(get, path = "/api/v1/signals", tag = "read", params(SignalQuery),
+    responses((status = 200, body = SignalBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn signals(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -211,18 +233,26 @@ pub async fn signals(
     })
 }
 
-#[derive(Deserialize)]
+/// Which incidents.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IncidentsQuery {
+    /// `open`, `resolved` or `all` (default).
     status: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Incidents in the retention window.
+#[derive(Serialize, ToSchema)]
 pub struct IncidentsBody<'a> {
     pub ts_ms: i64,
+    #[schema(value_type = Vec<Incident>)]
     pub incidents: Vec<&'a Incident>,
 }
 
-/// `GET /api/v1/incidents?status=open|resolved`.
+/// Incidents, open first, with their causes, evidence, remediation and timeline.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "read", params(IncidentsQuery),
+    responses((status = 200, body = IncidentsBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
 pub async fn incidents(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -250,7 +280,11 @@ pub async fn incidents(
     })
 }
 
-/// `GET /api/v1/incidents/{id}` (`INC-3` or `3`): causes, evidence, remediation, timeline.
+/// One incident (`INC-3` or `3`): causes, evidence, remediation, timeline.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "read",
+    params(("id" = String, Path, description = "INC-3, or 3")),
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn incident(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -272,13 +306,17 @@ pub async fn incident(
     }
 }
 
-#[derive(Serialize)]
+/// Change events.
+#[derive(Serialize, ToSchema)]
 pub struct ChangesBody<'a> {
     pub ts_ms: i64,
+    #[schema(value_type = Vec<ChangeEvent>)]
     pub changes: &'a [ChangeEvent],
 }
 
-/// `GET /api/v1/changes`: rollouts, config changes and annotations seen.
+/// Rollouts, config changes and deploy annotations seen.
+#[utoipa::path(get, path = "/api/v1/changes", tag = "read",
+    responses((status = 200, body = ChangesBody), (status = 401, body = ErrorBody)))]
 pub async fn changes(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let s = read!(state, headers);
     json(&ChangesBody {
@@ -287,15 +325,21 @@ pub async fn changes(State(state): State<ApiState>, headers: HeaderMap) -> Respo
     })
 }
 
-#[derive(Serialize)]
+/// Alerts and SLOs.
+#[derive(Serialize, ToSchema)]
 pub struct AlertsBody<'a> {
     pub ts_ms: i64,
+    #[schema(value_type = Vec<Alert>)]
     pub alerts: &'a [Alert],
+    #[schema(value_type = Vec<BurnAlert>)]
     pub burn_alerts: &'a [BurnAlert],
+    #[schema(value_type = Vec<SloStatus>)]
     pub slos: &'a [SloStatus],
 }
 
-/// `GET /api/v1/alerts`: rule alerts, SLO burn alerts and SLO budgets.
+/// Rule alerts, SLO burn-rate alerts and SLO budgets.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "read",
+    responses((status = 200, body = AlertsBody), (status = 401, body = ErrorBody)))]
 pub async fn alerts(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let s = read!(state, headers);
     json(&AlertsBody {
@@ -306,14 +350,18 @@ pub async fn alerts(State(state): State<ApiState>, headers: HeaderMap) -> Respon
     })
 }
 
-#[derive(Serialize)]
+/// Sources and the collector.
+#[derive(Serialize, ToSchema)]
 pub struct SourcesBody<'a> {
     pub ts_ms: i64,
+    #[schema(value_type = Vec<SourceStatus>)]
     pub sources: &'a [SourceStatus],
     pub collector: CollectorStats,
 }
 
-/// `GET /api/v1/sources`: freshness of every source and the collector's figures.
+/// Freshness of every source and the collector's own figures.
+#[utoipa::path(get, path = "/api/v1/sources", tag = "read",
+    responses((status = 200, body = SourcesBody), (status = 401, body = ErrorBody)))]
 pub async fn sources(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let s = read!(state, headers);
     json(&SourcesBody {
@@ -323,8 +371,11 @@ pub async fn sources(State(state): State<ApiState>, headers: HeaderMap) -> Respo
     })
 }
 
-#[derive(Deserialize)]
+/// Where a client resumes.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
+    /// The cycle the client already has (as `Last-Event-ID`).
     since: Option<u64>,
 }
 
@@ -341,6 +392,11 @@ impl Drop for ClientGuard {
 /// document, `id` = its cycle) per engine cycle. A client that comes back with
 /// `Last-Event-ID` (or `?since=CYCLE`) gets the newest snapshot at once if it missed any,
 /// else waits for the next.
+#[utoipa::path(get, path = "/api/v1/stream", tag = "live", params(StreamQuery,
+        ("Last-Event-ID" = Option<u64>, Header, description = "the last cycle received")),
+    responses((status = 200, content_type = "text/event-stream",
+        description = "`event: snapshot`, `id: <cycle>`, `data: <the snapshot document>`", body = String),
+        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn stream(
     State(state): State<ApiState>,
     headers: HeaderMap,

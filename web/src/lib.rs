@@ -32,7 +32,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use collector::observe::CHANGE_LOOKBACK_MS;
 pub use collector::sources::annotations::{AnnotationFeed, Annotations, MAX_ANNOTATIONS};
 use opscope_layout::Describe;
@@ -62,7 +62,7 @@ pub enum WebError {
 }
 
 /// A posted annotation.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnnotationRequest {
     /// The workload (Deployment, StatefulSet, ...) the change is about.
@@ -156,9 +156,11 @@ impl ApiState {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
+/// Why a request was refused.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// The reason, for people.
+    pub error: &'a str,
 }
 
 pub(crate) fn error(status: StatusCode, msg: &str) -> Response {
@@ -193,6 +195,9 @@ pub(crate) fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Re
     }
 }
 
+/// The newest snapshot: the read model's versioned document.
+#[utoipa::path(get, path = "/api/v1/snapshot", tag = "read",
+    responses((status = 200, body = Snapshot), (status = 401, body = ErrorBody)))]
 async fn snapshot(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     if state.protect_reads
         && let Err((status, msg)) = authorized(&state, &headers)
@@ -210,6 +215,13 @@ pub(crate) fn wall_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Mark a change on a workload (a deploy, a config change): it becomes a change event on
+/// timelines and evidence in root-cause ranking. Needs the bearer token.
+#[utoipa::path(post, path = "/api/v1/annotations", tag = "write", request_body = AnnotationRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = ChangeEvent), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn annotate(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -232,9 +244,78 @@ async fn annotate(
     }
 }
 
+/// The OpenAPI document's frame; the paths come from the handlers (see [`api_routes`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "opscope API",
+        description = "The read model of opscope (topology, entities, signals, incidents with causes, evidence and remediation, changes, alerts, SLOs, sources), a live stream, and deploy annotations. Errors are `{\"error\": \"...\"}` with 400 for bad parameters and 404 for unknown ids."
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The JSON API: each route registered together with its OpenAPI description, so the
+/// document cannot drift from the routes.
+pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<ApiState> {
+    use utoipa::OpenApi as _;
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(snapshot))
+        .routes(routes!(api::topology))
+        .routes(routes!(api::entities))
+        .routes(routes!(api::signals))
+        .routes(routes!(api::incidents))
+        .routes(routes!(api::incident))
+        .routes(routes!(api::changes))
+        .routes(routes!(api::alerts))
+        .routes(routes!(api::sources))
+        .routes(routes!(api::stream))
+        .routes(routes!(annotate))
+}
+
+/// The OpenAPI 3.1 document of [`api_routes`], as JSON.
+pub fn openapi_json() -> String {
+    api_routes()
+        .into_openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
 /// Every route: the console's pages and assets, the API, the stream and `/metrics`.
 pub fn router(state: ApiState) -> Router {
+    let (api, doc) = api_routes().split_for_parts();
+    let doc: Arc<str> = doc
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        .into();
     Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc.as_ref().to_owned(),
+                    )
+                }
+            }),
+        )
         .route("/", get(console::overview))
         .route("/topology", get(console::topology))
         .route("/incidents", get(console::incidents))
@@ -243,17 +324,6 @@ pub fn router(state: ApiState) -> Router {
         .route("/assets/{*name}", get(console::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(api::metrics))
-        .route("/api/v1/snapshot", get(snapshot))
-        .route("/api/v1/topology", get(api::topology))
-        .route("/api/v1/entities", get(api::entities))
-        .route("/api/v1/signals", get(api::signals))
-        .route("/api/v1/incidents", get(api::incidents))
-        .route("/api/v1/incidents/{id}", get(api::incident))
-        .route("/api/v1/changes", get(api::changes))
-        .route("/api/v1/alerts", get(api::alerts))
-        .route("/api/v1/sources", get(api::sources))
-        .route("/api/v1/stream", get(api::stream))
-        .route("/api/v1/annotations", post(annotate))
         .fallback(console::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
