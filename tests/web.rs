@@ -492,3 +492,111 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     drop(server);
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_plays_in_the_browser_with_pause_speed_and_seek() {
+    use opscope_model::{ReplayCommand, ReplayStatus};
+    let (_tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
+    let (cmd_tx, mut cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (_status_tx, status) = tokio::sync::watch::channel(ReplayStatus {
+        start_ms: 1_000_000,
+        end_ms: 1_600_000,
+        position_ms: 1_120_000,
+        speed: 8.0,
+        paused: false,
+        finished: false,
+    });
+    let live = web::serve(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        web::ApiState::new(rx.clone()),
+    )
+    .await
+    .expect("web");
+    let (status_code, body) = get(&format!("http://{}/api/v1/replay", live.addr)).await;
+    assert_eq!(status_code, 404, "nothing plays: {body}");
+
+    let server = web::serve(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        web::ApiState {
+            replay: Some(Arc::from("demo.parquet")),
+            replay_control: Some(web::ReplayControl {
+                commands: cmd_tx,
+                status,
+            }),
+            ..web::ApiState::new(rx)
+        },
+    )
+    .await
+    .expect("web");
+    let base = format!("http://{}", server.addr);
+    let (_, page) = get(&format!("{base}/incidents")).await;
+    assert!(
+        page.contains("replaying demo.parquet"),
+        "the header names the recording"
+    );
+    assert!(
+        page.contains("2m 00s of 10m 00s · x8"),
+        "and where it stands"
+    );
+    assert!(page.contains(r#"name="cmd" value="pause""#));
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let form = |site: Option<&str>, cmd: &str| {
+        let mut r = http
+            .post(format!("{base}/replay"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("referer", format!("{base}/incidents"))
+            .body(format!("cmd={cmd}"));
+        if let Some(s) = site {
+            r = r.header("sec-fetch-site", s);
+        }
+        r.send()
+    };
+    // Another site's page cannot drive the replay.
+    let r = form(Some("cross-site"), "pause").await.expect("post");
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(cmd_rx.try_recv().is_err());
+    let r = form(Some("same-origin"), "rewind").await.expect("post");
+    assert_eq!(r.status().as_u16(), 400);
+    // The console's own buttons: back to the page, the command on its way.
+    for (cmd, want) in [
+        ("pause", ReplayCommand::TogglePause),
+        ("faster", ReplayCommand::Speed(2.0)),
+        ("back10", ReplayCommand::Seek(-600_000)),
+    ] {
+        let r = form(Some("same-origin"), cmd).await.expect("post");
+        assert_eq!(r.status().as_u16(), 303, "{cmd}");
+        assert_eq!(
+            r.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some("/incidents")
+        );
+        assert_eq!(cmd_rx.recv().await, Some(want));
+    }
+    // The API, for scripts.
+    let post = |body: &str| {
+        http.post(format!("{base}/api/v1/replay"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+    };
+    let r = post(r#"{"command":"seek","value":60000}"#)
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 202);
+    assert_eq!(cmd_rx.recv().await, Some(ReplayCommand::Seek(60_000)));
+    for bad in [
+        r#"{"command":"speed","value":0}"#,
+        r#"{"command":"warp"}"#,
+        "{",
+    ] {
+        let r = post(bad).await.expect("post");
+        assert_eq!(r.status().as_u16(), 400, "{bad}");
+    }
+    assert!(cmd_rx.try_recv().is_err(), "refused commands are not sent");
+    let (code, body) = get(&format!("{base}/api/v1/replay")).await;
+    assert_eq!(code, 200);
+    assert_eq!(json(&body)["position_ms"], 1_120_000);
+}

@@ -98,6 +98,10 @@ async fn run_replay(
         listen,
         web::ApiState {
             replay: Some(Arc::from(path.display().to_string())),
+            replay_control: Some(web::ReplayControl {
+                commands: playing.commands.clone(),
+                status: playing.status.clone(),
+            }),
             ..web::ApiState::new(playing.snapshots.clone())
         },
     )

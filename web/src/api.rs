@@ -8,7 +8,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use opscope_model::{
     Alert, BurnAlert, ChangeEvent, CollectorStats, Edge, EdgeHealth, EntityHealth, EntityId,
-    Incident, IncidentStatus, Point, SignalHistory, SignalKind, SloStatus, Snapshot, SourceStatus,
+    Incident, IncidentStatus, Point, ReplayCommand, ReplayStatus, SignalHistory, SignalKind,
+    SloStatus, Snapshot, SourceStatus,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -466,6 +467,56 @@ fn event(metrics: &ServerMetrics, s: &Snapshot) -> Event {
 
 fn family(o: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Where a recording's playback stands.
+#[utoipa::path(get, path = "/api/v1/replay", tag = "replay",
+    responses((status = 200, body = ReplayStatus), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn replay_status(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    let _ = read!(state, headers);
+    match &state.replay_control {
+        Some(c) => json(&*c.status.borrow()),
+        None => error(StatusCode::NOT_FOUND, "not playing a recording"),
+    }
+}
+
+/// Pause or resume (`{"command": "toggle_pause"}`), change speed by a factor
+/// (`{"command": "speed", "value": 2}`) or seek by ms (`{"command": "seek", "value": -60000}`).
+#[utoipa::path(post, path = "/api/v1/replay", tag = "replay", request_body = ReplayCommand,
+    responses((status = 202, body = ReplayStatus), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn replay_command(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let _ = read!(state, headers);
+    let Some(c) = &state.replay_control else {
+        return error(StatusCode::NOT_FOUND, "not playing a recording");
+    };
+    let cmd: ReplayCommand = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body: {e}")),
+    };
+    if let Err(m) = check_command(cmd) {
+        return error(StatusCode::BAD_REQUEST, m);
+    }
+    if c.commands.send(cmd).is_err() {
+        return error(StatusCode::NOT_FOUND, "the recording has stopped");
+    }
+    (StatusCode::ACCEPTED, axum::Json(*c.status.borrow())).into_response()
+}
+
+/// A command's value must be usable: a finite speed factor above zero, a seek within a week.
+pub fn check_command(cmd: ReplayCommand) -> Result<(), &'static str> {
+    match cmd {
+        ReplayCommand::Speed(f) if !(f.is_finite() && f > 0.0 && f <= 64.0) => {
+            Err("speed: a factor above 0 and at most 64")
+        }
+        ReplayCommand::Seek(ms) if ms.abs() > 7 * 86_400_000 => Err("seek: at most 7 days"),
+        _ => Ok(()),
+    }
 }
 
 /// A label value in the exposition format.

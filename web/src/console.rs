@@ -97,7 +97,65 @@ fn page_data(state: &ApiState, page: Page, snapshot: Snapshot) -> PageData {
         chart: None,
         catalog: Vec::new(),
         replay: state.replay.as_deref().map(str::to_owned),
+        replay_status: state.replay_control.as_ref().map(|c| *c.status.borrow()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct ReplayForm {
+    cmd: String,
+}
+
+/// `POST /replay` from the console's buttons (a plain form, so it works without JavaScript):
+/// same-origin only, then back to the page it came from.
+pub async fn replay_form(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<ReplayForm>,
+) -> Response {
+    use opscope_model::ReplayCommand as C;
+    let same_origin = match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some(site) => site == "same-origin",
+        // Without Fetch Metadata, the Origin header must name this host.
+        None => {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+            let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+            matches!((host, origin), (Some(h), Some(o)) if o.ends_with(&format!("//{h}")))
+        }
+    };
+    if !same_origin || state.protect_reads {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "replay controls take requests from this console's own pages on loopback only; use POST /api/v1/replay with the token",
+        );
+    }
+    let Some(c) = &state.replay_control else {
+        return error_page(StatusCode::NOT_FOUND, "not playing a recording");
+    };
+    let cmd = match f.cmd.as_str() {
+        "pause" => C::TogglePause,
+        "faster" => C::Speed(2.0),
+        "slower" => C::Speed(0.5),
+        "back" => C::Seek(-60_000),
+        "forward" => C::Seek(60_000),
+        "back10" => C::Seek(-600_000),
+        "forward10" => C::Seek(600_000),
+        other => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                &format!("{other:?} is not a replay command"),
+            );
+        }
+    };
+    let _ = c.commands.send(cmd);
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
+        .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".to_owned());
+    axum::response::Redirect::to(&back).into_response()
 }
 
 /// `GET /`: the overview.

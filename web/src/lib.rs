@@ -139,6 +139,15 @@ pub struct ApiState {
     pub metrics: Arc<api::ServerMetrics>,
     /// The recording being played, if any (shown in the console's header).
     pub replay: Option<Arc<str>>,
+    /// Where pause, speed and seek go while a recording plays.
+    pub replay_control: Option<ReplayControl>,
+}
+
+/// The controls of a recording being played: the same commands the terminal console sends.
+#[derive(Clone)]
+pub struct ReplayControl {
+    pub commands: tokio::sync::mpsc::UnboundedSender<opscope_model::ReplayCommand>,
+    pub status: watch::Receiver<opscope_model::ReplayStatus>,
 }
 
 impl ApiState {
@@ -152,6 +161,7 @@ impl ApiState {
             history: History::default(),
             metrics: Arc::default(),
             replay: None,
+            replay_control: None,
         }
     }
 }
@@ -285,6 +295,7 @@ pub fn api_routes() -> utoipa_axum::router::OpenApiRouter<ApiState> {
         .routes(routes!(api::sources))
         .routes(routes!(api::stream))
         .routes(routes!(annotate))
+        .routes(routes!(api::replay_status, api::replay_command))
 }
 
 /// The OpenAPI 3.1 document of [`api_routes`], as JSON.
@@ -324,6 +335,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/assets/{*name}", get(console::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(api::metrics))
+        .route("/replay", axum::routing::post(console::replay_form))
         .fallback(console::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

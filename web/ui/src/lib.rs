@@ -66,6 +66,9 @@ pub struct PageData {
     /// When the data is a recording being played, its name.
     #[serde(default)]
     pub replay: Option<String>,
+    /// Where the recording's playback stood when the page was rendered.
+    #[serde(default)]
+    pub replay_status: Option<opscope_model::ReplayStatus>,
 }
 
 impl PageData {

@@ -24,6 +24,7 @@ pub fn App(data: PageData) -> impl IntoView {
         chart,
         catalog,
         replay,
+        replay_status,
     } = data;
     let snap = RwSignal::new(snapshot);
     let sparks = RwSignal::new(sparks);
@@ -35,7 +36,7 @@ pub fn App(data: PageData) -> impl IntoView {
     crate::views::live::follow(page.clone(), snap, sparks, chart, online);
     let nav = nav_links(&page);
     let page_for_main = page.clone();
-    let replay_note = replay.map(|r| view! { <span class="replay">"▶ replaying " {r}</span> });
+    let replay_note = replay.map(|r| replay_bar(&r, replay_status));
     view! {
         <div id="app" class="app">
             <header class="top">
@@ -57,6 +58,52 @@ pub fn App(data: PageData) -> impl IntoView {
             </main>
         </div>
     }
+}
+
+/// The recording's name, where it stands, and pause / speed / seek buttons (a plain form, so
+/// they work without JavaScript).
+fn replay_bar(name: &str, st: Option<opscope_model::ReplayStatus>) -> AnyView {
+    let state = st.map(|st| {
+        format!(
+            " · {} of {} · x{}{}",
+            format::duration(st.position_ms - st.start_ms),
+            format::duration(st.end_ms - st.start_ms),
+            format::speed(st.speed),
+            if st.finished {
+                " · finished"
+            } else if st.paused {
+                " · paused"
+            } else {
+                ""
+            }
+        )
+    });
+    let paused = st.is_some_and(|s| s.paused);
+    let buttons = [
+        ("back10", "−10m", "back 10 minutes"),
+        ("back", "−1m", "back 1 minute"),
+        (
+            "pause",
+            if paused { "▶ play" } else { "❚❚ pause" },
+            "pause or play",
+        ),
+        ("forward", "+1m", "forward 1 minute"),
+        ("forward10", "+10m", "forward 10 minutes"),
+        ("slower", "slower", "half the speed"),
+        ("faster", "faster", "double the speed"),
+    ]
+    .into_iter()
+    .map(|(cmd, label, title)| {
+        view! { <button type="submit" name="cmd" value=cmd title=title>{label}</button> }
+    })
+    .collect_view();
+    view! {
+        <form class="replay" method="post" action="/replay" aria-label="replay controls">
+            <span>{format!("▶ replaying {name}{}", state.unwrap_or_default())}</span>
+            " " {buttons}
+        </form>
+    }
+    .into_any()
 }
 
 fn nav_links(page: &Page) -> AnyView {
