@@ -105,6 +105,63 @@ pub async fn start_sim(
     Ok((server, handle))
 }
 
+/// A fault run to drive by hand (tests): the simulator on loopback, on a virtual clock, with
+/// its fault `cycles_before_fault` cycles of `step` after cycle 0, and an engine scraping it.
+pub struct Rig {
+    pub sim: fixtures::SimServer,
+    pub clock: Arc<std::sync::atomic::AtomicI64>,
+    pub engine: Engine,
+    /// The time of cycle 0.
+    pub start_ms: i64,
+    pub step_ms: i64,
+}
+
+impl Rig {
+    /// Start the simulator and build the engine (no cycle run yet).
+    pub async fn new(
+        scenario: &str,
+        seed: u64,
+        cycles_before_fault: i64,
+        step: Duration,
+    ) -> Result<Self, EvalError> {
+        let cfg = SimConfig::new(scenario, seed);
+        let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
+        let fault_ms = cfg.fault_start_ms();
+        let start_ms = fault_ms - cycles_before_fault * step_ms;
+        // The simulator runs a minute before the first cycle, so that rates have history.
+        let sim_cfg = SimConfig {
+            start_ms: start_ms - 60_000,
+            fault_after_ms: fault_ms - (start_ms - 60_000),
+            ..cfg
+        };
+        let (sim, clock) = start_sim(sim_cfg).await?;
+        let engine = Engine::new(&EngineConfig::for_interval(
+            vec![format!("{}/metrics", sim.url())],
+            step,
+        ));
+        Ok(Self {
+            sim,
+            clock,
+            engine,
+            start_ms,
+            step_ms,
+        })
+    }
+
+    /// The time of cycle `i`, with the simulator's clock set to it.
+    pub fn at(&self, i: i64) -> i64 {
+        let now = self.start_ms + i * self.step_ms;
+        self.clock.store(now, Ordering::SeqCst);
+        now
+    }
+
+    /// Run cycle `i`.
+    pub async fn cycle(&mut self, i: i64) -> Result<Arc<Snapshot>, EvalError> {
+        let now = self.at(i);
+        Ok(self.engine.cycle(now).await?)
+    }
+}
+
 /// The entity a fault's ground truth names as its root, by kind, namespace and name.
 fn root_entity(truth: &GroundTruth) -> EntityId {
     match truth.root_kind {

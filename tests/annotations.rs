@@ -2,30 +2,19 @@
 //! token, the engine shows the change and ranks it as evidence; without the token, or with a
 //! bad body, the API refuses with a reason and nothing is kept.
 
-use opscope_engine::{Engine, EngineConfig};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 const TOKEN: &str = "test-token-0123456789";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_marked_deploy_is_a_change_and_evidence_for_the_cause() {
-    let cfg = fixtures::SimConfig::new("latency", 9);
-    let fault_ms = cfg.fault_start_ms();
-    let start = fault_ms - 25 * 15_000;
-    let sim_cfg = fixtures::SimConfig {
-        start_ms: start - 60_000,
-        fault_after_ms: fault_ms - (start - 60_000),
-        ..cfg
-    };
-    let (sim, clock) = opscope::eval::start_sim(sim_cfg).await.expect("sim");
-    let mut engine = Engine::new(&EngineConfig::for_interval(
-        vec![format!("{}/metrics", sim.url())],
-        Duration::from_secs(15),
-    ));
+    let mut rig = opscope::eval::Rig::new("latency", 9, 25, Duration::from_secs(15))
+        .await
+        .expect("sim");
+    let fault_ms = rig.start_ms + 25 * rig.step_ms;
     let annotations = web::Annotations::default();
-    engine.add_enricher(Box::new(annotations.feed()));
+    rig.engine.add_enricher(Box::new(annotations.feed()));
     let (_tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
     let api = web::serve(
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -84,13 +73,11 @@ async fn a_marked_deploy_is_a_change_and_evidence_for_the_cause() {
     ev.ts_ms = deploy_ms;
     let fresh = web::Annotations::default();
     fresh.push(ev.clone());
-    engine.add_enricher(Box::new(fresh.feed()));
+    rig.engine.add_enricher(Box::new(fresh.feed()));
 
     let mut last = None;
     for i in 0..40 {
-        let now = start + i * 15_000;
-        clock.store(now, Ordering::SeqCst);
-        last = Some(engine.cycle(now).await.expect("cycle"));
+        last = Some(rig.cycle(i).await.expect("cycle"));
     }
     let snap = last.expect("ran");
     assert!(snap.changes.contains(&ev), "{:?}", snap.changes);
@@ -113,5 +100,5 @@ async fn a_marked_deploy_is_a_change_and_evidence_for_the_cause() {
         "the marked deploy is evidence: {evidence:?}"
     );
     drop(api);
-    sim.shutdown().await;
+    rig.sim.shutdown().await;
 }

@@ -7,15 +7,11 @@
 //! and says what to install.
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use opscope_engine::{Engine, EngineConfig};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-const STEP_MS: i64 = 15_000;
 
 /// chromedriver, killed when dropped.
 struct Driver {
@@ -130,20 +126,10 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
         web::console::has_bundle(),
         "this build has no browser bundle (see the warning of web/build.rs)"
     );
-    let cfg = fixtures::SimConfig::new("latency", 9);
-    let fault_ms = cfg.fault_start_ms();
     // 20 minutes of healthy data first, so that the explorer's 15m and 1h ranges differ.
-    let start = fault_ms - 80 * STEP_MS;
-    let sim_cfg = fixtures::SimConfig {
-        start_ms: start - 60_000,
-        fault_after_ms: fault_ms - (start - 60_000),
-        ..cfg
-    };
-    let (sim, clock) = opscope::eval::start_sim(sim_cfg).await.expect("sim");
-    let mut engine = Engine::new(&EngineConfig::for_interval(
-        vec![format!("{}/metrics", sim.url())],
-        Duration::from_millis(u64::try_from(STEP_MS).unwrap_or(15_000)),
-    ));
+    let mut rig = opscope::eval::Rig::new("latency", 9, 80, Duration::from_secs(15))
+        .await
+        .expect("sim");
     let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
     let server = web::serve(
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -156,9 +142,7 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
     macro_rules! cycles {
         ($n:expr) => {
             for _ in 0..$n {
-                let now = start + step * STEP_MS;
-                clock.store(now, Ordering::SeqCst);
-                tx.send_replace(engine.cycle(now).await.expect("cycle"));
+                tx.send_replace(rig.cycle(step).await.expect("cycle"));
                 step += 1;
             }
         };
@@ -355,5 +339,5 @@ async fn the_console_in_chromium_shows_the_incident_live_and_without_javascript(
 
     drop(driver);
     drop(server);
-    sim.shutdown().await;
+    rig.sim.shutdown().await;
 }

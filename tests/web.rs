@@ -3,12 +3,10 @@
 //! carry a status and a message; the live stream delivers the incident after a fault and
 //! resumes after a dropped connection.
 
-use opscope_engine::{Engine, EngineConfig};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-const STEP_MS: i64 = 15_000;
+const STEP: Duration = Duration::from_secs(15);
 
 struct Sse {
     resp: reqwest::Response,
@@ -131,19 +129,9 @@ async fn api(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
-    let cfg = fixtures::SimConfig::new("latency", 9);
-    let fault_ms = cfg.fault_start_ms();
-    let start = fault_ms - 25 * STEP_MS;
-    let sim_cfg = fixtures::SimConfig {
-        start_ms: start - 60_000,
-        fault_after_ms: fault_ms - (start - 60_000),
-        ..cfg
-    };
-    let (sim, clock) = opscope::eval::start_sim(sim_cfg).await.expect("sim");
-    let mut engine = Engine::new(&EngineConfig::for_interval(
-        vec![format!("{}/metrics", sim.url())],
-        Duration::from_millis(u64::try_from(STEP_MS).unwrap_or(15_000)),
-    ));
+    let mut rig = opscope::eval::Rig::new("latency", 9, 25, STEP)
+        .await
+        .expect("sim");
     let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
     let server = web::serve(
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -152,17 +140,10 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     .await
     .expect("web");
     let base = format!("http://{}", server.addr);
-    let cycle = |i: i64| {
-        let now = start + i * STEP_MS;
-        clock.store(now, Ordering::SeqCst);
-        now
-    };
 
     // Healthy first: ten cycles.
     for i in 0..10 {
-        let now = cycle(i);
-        let s = engine.cycle(now).await.expect("cycle");
-        tx.send_replace(s);
+        tx.send_replace(rig.cycle(i).await.expect("cycle"));
     }
     // Let the history follower take the last snapshot.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -241,9 +222,7 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     let mut next = 10;
     for i in 10..40 {
         next = i + 1;
-        let now = cycle(i);
-        let s = engine.cycle(now).await.expect("cycle");
-        tx.send_replace(s);
+        tx.send_replace(rig.cycle(i).await.expect("cycle"));
         let ev = stream
             .next(Duration::from_secs(10))
             .await
@@ -269,9 +248,7 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
         resumed.next(Duration::from_millis(700)).await.is_none(),
         "nothing new since the last id"
     );
-    let now = cycle(next);
-    let s = engine.cycle(now).await.expect("cycle");
-    tx.send_replace(s);
+    tx.send_replace(rig.cycle(next).await.expect("cycle"));
     let ev = resumed
         .next(Duration::from_secs(10))
         .await
@@ -490,7 +467,7 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     assert_eq!(get(&format!("{base}/no/such/page")).await.0, 404);
 
     drop(server);
-    sim.shutdown().await;
+    rig.sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -144,6 +144,21 @@ struct Segment {
     carries: Vec<usize>,
 }
 
+/// Every entity a snapshot knows (its topology's and those with health), sorted, once each:
+/// what the faces lay out.
+pub fn snapshot_entities(s: &opscope_model::Snapshot) -> Vec<EntityId> {
+    let mut v: Vec<EntityId> = s
+        .topology
+        .entities
+        .iter()
+        .cloned()
+        .chain(s.entities.iter().map(|e| e.entity.clone()))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Lay out `entities` (any kinds; pods are ignored) and the flow edges among them.
 pub fn layout(entities: &[EntityId], edges: &[Edge]) -> GraphLayout {
     let mut ids: Vec<EntityId> = entities

@@ -2,7 +2,7 @@
 //! console, with a fault injected after a while.
 
 use super::sim::{FaultArgs, simulator};
-use super::{init_logs, load_config, runtime};
+use super::{init_logs, load_config, runtime, spawn_engine, terminal};
 use anyhow::{Context, Result};
 use clap::Args;
 use opscope_engine::{Engine, EngineConfig};
@@ -73,8 +73,7 @@ pub fn run(a: DemoArgs, config: Option<&Path>) -> Result<()> {
     tracing::info!(%url, "simulator listening");
     let mut cfg = EngineConfig::for_interval(vec![url.clone()], a.interval);
     opscope_engine::sources::apply_limits(&mut cfg, config);
-    let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
-    rt.spawn(opscope_engine::run(Engine::new(&cfg), a.interval, tx));
+    let rx = spawn_engine(&rt, Engine::new(&cfg), a.interval);
     let web = if a.no_web {
         None
     } else {
@@ -100,15 +99,7 @@ pub fn run(a: DemoArgs, config: Option<&Path>) -> Result<()> {
                 .map(|u| format!(" — web {u}"))
                 .unwrap_or_default()
         );
-        ::tui::run(
-            rx,
-            ::tui::TuiOptions {
-                title,
-                tick: Duration::from_millis(250),
-                ..Default::default()
-            },
-        )
-        .context("terminal UI")
+        terminal(rx, title)
     };
     drop(web);
     drop(server);

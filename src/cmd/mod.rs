@@ -90,8 +90,25 @@ pub(crate) fn console(
     interval: Duration,
     title: String,
 ) -> Result<()> {
+    terminal(spawn_engine(rt, engine, interval), title)
+}
+
+/// Run the engine every `interval` on the runtime; its snapshots.
+pub(crate) fn spawn_engine(
+    rt: &tokio::runtime::Runtime,
+    engine: Engine,
+    interval: Duration,
+) -> tokio::sync::watch::Receiver<Arc<analytics::model::Snapshot>> {
     let (tx, rx) = tokio::sync::watch::channel(Arc::new(analytics::model::Snapshot::default()));
     rt.spawn(opscope_engine::run(engine, interval, tx));
+    rx
+}
+
+/// The terminal console on live snapshots, until the operator quits.
+pub(crate) fn terminal(
+    rx: tokio::sync::watch::Receiver<Arc<analytics::model::Snapshot>>,
+    title: String,
+) -> Result<()> {
     ::tui::run(
         rx,
         ::tui::TuiOptions {

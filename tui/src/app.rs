@@ -530,16 +530,7 @@ impl App {
 
 /// Every entity the snapshot knows, from the topology and the health list.
 fn all_entities(s: &Snapshot) -> Vec<EntityId> {
-    let mut v: Vec<EntityId> = s
-        .topology
-        .entities
-        .iter()
-        .cloned()
-        .chain(s.entities.iter().map(|e| e.entity.clone()))
-        .collect();
-    v.sort();
-    v.dedup();
-    v
+    graph::snapshot_entities(s)
 }
 
 fn kind_rank(k: EntityKind) -> u8 {

@@ -247,16 +247,7 @@ const UY: f64 = 18.0;
 
 /// Every entity the topology draws, sorted.
 pub fn graph_entities(s: &Snapshot) -> Vec<EntityId> {
-    let mut v: Vec<EntityId> = s
-        .topology
-        .entities
-        .iter()
-        .cloned()
-        .chain(s.entities.iter().map(|e| e.entity.clone()))
-        .collect();
-    v.sort();
-    v.dedup();
-    v
+    graph::snapshot_entities(s)
 }
 
 /// The entities shown when `focus` is set: it, its callers and callees (and the topics or

@@ -140,8 +140,9 @@ fn status_line(s: &Snapshot, online: Option<bool>) -> AnyView {
     };
     let learning = s.learning_until_ms.filter(|&u| u > s.ts_ms).map(|u| {
         view! {
+            " · "
             <span class="learning">
-                "learning what is normal, " {format::duration(u - s.ts_ms)} " left"
+                {format!("learning what is normal, {} left", format::duration(u - s.ts_ms))}
             </span>
         }
     });
