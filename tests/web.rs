@@ -392,6 +392,22 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
     let points = doc_sig["points"].as_array().map_or(0, Vec::len);
     assert!(points >= 20, "{points} points");
     assert_eq!(doc_sig["unit"], "ms");
+    // The detector's score comes with the values, high during the fault.
+    let scores: Vec<f64> = doc_sig["scores"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["value"].as_f64()).collect())
+        .unwrap_or_default();
+    assert!(scores.len() >= 20, "{} scores", scores.len());
+    assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
+    assert!(
+        scores.iter().any(|&s| s >= opscope_webui::SCORE_ALARM),
+        "the fault scores above the alarm level: {scores:?}"
+    );
+    assert_eq!(
+        opscope_webui::SCORE_ALARM,
+        detectors::signal::squash(1.0),
+        "the strip's alarm line is the detector's"
+    );
     assert!(
         doc_sig["anomalies"]
             .as_array()
@@ -453,6 +469,10 @@ async fn the_console_and_api_show_the_fault_and_the_stream_delivers_it() {
         "a shorter range draws fewer points"
     );
     assert!(path_len(&narrow) > 0);
+    assert!(
+        wide.contains(r#"<path class="score-line""#),
+        "the score under the chart"
+    );
     assert_eq!(get(&format!("{base}/explore?signal=bogus")).await.0, 400);
 
     // Its own metrics, by route and status.

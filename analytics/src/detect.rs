@@ -135,6 +135,8 @@ pub struct SignalDetector {
     kind: SignalKind,
     det: detectors::SignalDetector,
     history: VecDeque<Point>,
+    /// The anomaly score of the last step.
+    score: f32,
 }
 
 /// Map a deviation measured in thresholds (1 = just anomalous) into [0, 1].
@@ -152,6 +154,7 @@ impl SignalDetector {
             kind,
             det: detectors::SignalDetector::new(&signal_config(kind, cfg)),
             history: VecDeque::new(),
+            score: 0.0,
         }
     }
 
@@ -181,6 +184,11 @@ impl SignalDetector {
     /// Recent values, oldest first.
     pub fn history(&self) -> impl Iterator<Item = &Point> {
         self.history.iter()
+    }
+
+    /// The anomaly score in [0, 1] of the last value fed (0 before any).
+    pub fn score(&self) -> f64 {
+        f64::from(self.score)
     }
 
     /// The typical value (median of the baseline), if warmed up.
@@ -217,6 +225,9 @@ impl SignalDetector {
             }
         }
         let out = self.det.update(&sc, ts_ms, value, ctx);
+        if out.score.is_finite() {
+            self.score = out.score.clamp(0.0, 1.0) as f32;
+        }
         out.alarm.map(|a| Anomaly {
             signal: key.clone(),
             onset_ms: a.onset_ms,

@@ -316,7 +316,7 @@ impl Analyzer {
             cycle: self.cycle,
             ts_ms: now,
             topology: obs.topology.clone(),
-            entities: health(obs, &active, &graph),
+            entities: health(obs, &active, &graph, &self.detectors),
             incidents: self.tracker.incidents(),
             sources: sources.to_vec(),
             changes: self.changes.clone(),
@@ -350,7 +350,12 @@ impl Analyzer {
 }
 
 /// Health of workloads, topics, queues and nodes from their active anomalies.
-fn health(obs: &Observation, active: &[Anomaly], graph: &ServiceGraph) -> Vec<EntityHealth> {
+fn health(
+    obs: &Observation,
+    active: &[Anomaly],
+    graph: &ServiceGraph,
+    detectors: &HashMap<SignalKey, SignalDetector>,
+) -> Vec<EntityHealth> {
     let mut worst: BTreeMap<EntityId, Health> = BTreeMap::new();
     for a in active {
         let h = if a.score >= 0.9 {
@@ -363,11 +368,18 @@ fn health(obs: &Observation, active: &[Anomaly], graph: &ServiceGraph) -> Vec<En
         *slot = (*slot).max(h);
     }
     let mut signals: BTreeMap<EntityId, Vec<(SignalKind, f64)>> = BTreeMap::new();
+    let mut scores: BTreeMap<EntityId, Vec<(SignalKind, f64)>> = BTreeMap::new();
     for (k, v) in &obs.signals {
         signals
             .entry(k.entity.clone())
             .or_default()
             .push((k.kind, *v));
+        if let Some(d) = detectors.get(k) {
+            scores
+                .entry(k.entity.clone())
+                .or_default()
+                .push((k.kind, d.score()));
+        }
     }
     obs.topology
         .entities
@@ -384,6 +396,7 @@ fn health(obs: &Observation, active: &[Anomaly], graph: &ServiceGraph) -> Vec<En
                 entity: e.clone(),
                 health: worst.get(e).copied().unwrap_or(base).max(base),
                 signals: sigs,
+                scores: scores.remove(e).unwrap_or_default(),
             }
         })
         .collect()

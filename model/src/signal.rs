@@ -174,6 +174,9 @@ pub trait SignalHistory: Send + Sync {
         from_ms: i64,
         to_ms: i64,
     ) -> Option<Vec<Point>>;
+    /// The anomaly scores in [0, 1] of that signal over the range, oldest first (empty when
+    /// none are kept).
+    fn scores(&self, entity: &EntityId, kind: SignalKind, from_ms: i64, to_ms: i64) -> Vec<Point>;
     /// Every entity with the signal kinds kept for it, sorted.
     fn catalog(&self) -> Vec<(EntityId, Vec<SignalKind>)>;
 }

@@ -21,6 +21,14 @@ pub struct EntityHealth {
         schema(value_type = std::collections::BTreeMap<String, f64>)
     )]
     pub signals: Vec<(SignalKind, f64)>,
+    /// Anomaly score in [0, 1] of each signal this cycle, from its detector (0 while it learns
+    /// what is normal). In JSON an object keyed by signal kind, left out when empty.
+    #[serde(default, with = "signal_map", skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = std::collections::BTreeMap<String, f64>)
+    )]
+    pub scores: Vec<(SignalKind, f64)>,
 }
 
 /// Health of a `produces` / `consumes` edge from the backlog behind it

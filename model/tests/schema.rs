@@ -147,6 +147,7 @@ fn sample() -> Snapshot {
             edges: vec![edge, consumes],
         },
         entities: vec![EntityHealth {
+            scores: Vec::new(),
             entity: payment.clone(),
             health: Health::Critical,
             signals: vec![

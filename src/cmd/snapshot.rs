@@ -497,6 +497,7 @@ mod tests {
             },
             entities: vec![
                 EntityHealth {
+                    scores: Vec::new(),
                     entity: checkout.clone(),
                     health: Health::Critical,
                     signals: vec![
@@ -505,6 +506,7 @@ mod tests {
                     ],
                 },
                 EntityHealth {
+                    scores: Vec::new(),
                     entity: front,
                     health: Health::Ok,
                     signals: vec![(SignalKind::RequestRate, 30.0)],

@@ -156,6 +156,8 @@ pub struct SignalBody {
     pub from_ms: i64,
     pub to_ms: i64,
     pub points: Vec<Point>,
+    /// The detector's anomaly score in [0, 1] at each cycle of the range.
+    pub scores: Vec<Point>,
     pub anomalies: Vec<AnomalyWindow>,
 }
 
@@ -223,7 +225,9 @@ pub async fn signals(
             score: a.score,
         })
         .collect();
+    let scores = state.history.scores(&entity, kind, w.from_ms, w.to_ms);
     json(&SignalBody {
+        scores,
         unit: kind.unit(),
         entity,
         signal: kind,

@@ -268,7 +268,11 @@ pub async fn explore(State(state): State<ApiState>, Query(q): Query<ExploreQuery
     let mut status = StatusCode::OK;
     let chart = match (&entity, signal) {
         (Some(e), Some(k)) => match state.history.range(e, k, window.from_ms, window.to_ms) {
-            Some(points) => Some(chart_data(&snap, e, k, points, window)),
+            Some(points) => {
+                let mut d = chart_data(&snap, e, k, points, window);
+                d.scores = state.history.scores(e, k, window.from_ms, window.to_ms);
+                Some(d)
+            }
             None => {
                 status = StatusCode::NOT_FOUND;
                 Some(ChartData {
@@ -332,6 +336,7 @@ pub fn chart_data(
         to_ms: w.to_ms,
         bands,
         marks,
+        scores: Vec::new(),
     }
 }
 

@@ -13,7 +13,17 @@ pub const MAX_POINTS: usize = 4_320;
 #[derive(Default)]
 struct Inner {
     series: BTreeMap<SignalKey, VecDeque<Point>>,
+    /// The detectors' anomaly scores, per signal.
+    scores: BTreeMap<SignalKey, VecDeque<Point>>,
     newest_ms: i64,
+}
+
+fn push(map: &mut BTreeMap<SignalKey, VecDeque<Point>>, key: SignalKey, p: Point, oldest: i64) {
+    let q = map.entry(key).or_default();
+    q.push_back(p);
+    while q.len() > MAX_POINTS || q.front().is_some_and(|p| p.ts_ms < oldest) {
+        q.pop_front();
+    }
 }
 
 /// Recent values of every entity's signals, shared by the server's handlers.
@@ -51,36 +61,39 @@ impl History {
         let mut g = self.lock();
         if s.ts_ms < g.newest_ms {
             g.series.clear();
+            g.scores.clear();
         }
         if s.ts_ms == g.newest_ms {
             return;
         }
         g.newest_ms = s.ts_ms;
         let oldest = s.ts_ms - self.retention_ms;
+        let g = &mut *g;
         for e in &s.entities {
-            for &(kind, value) in &e.signals {
-                if !value.is_finite() {
-                    continue;
-                }
-                let q = g
-                    .series
-                    .entry(SignalKey {
-                        entity: e.entity.clone(),
-                        kind,
-                    })
-                    .or_default();
-                q.push_back(Point {
-                    ts_ms: s.ts_ms,
-                    value,
-                });
-                while q.len() > MAX_POINTS || q.front().is_some_and(|p| p.ts_ms < oldest) {
-                    q.pop_front();
+            for (map, values) in [(&mut g.series, &e.signals), (&mut g.scores, &e.scores)] {
+                for &(kind, value) in values {
+                    if value.is_finite() {
+                        let key = SignalKey {
+                            entity: e.entity.clone(),
+                            kind,
+                        };
+                        push(
+                            map,
+                            key,
+                            Point {
+                                ts_ms: s.ts_ms,
+                                value,
+                            },
+                            oldest,
+                        );
+                    }
                 }
             }
         }
         // Series that stopped reporting go once their last point leaves the window.
-        g.series
-            .retain(|_, q| q.back().is_some_and(|p| p.ts_ms >= oldest));
+        for map in [&mut g.series, &mut g.scores] {
+            map.retain(|_, q| q.back().is_some_and(|p| p.ts_ms >= oldest));
+        }
     }
 
     /// The last `n` values of a series (NaN-free), oldest first.
@@ -123,6 +136,22 @@ impl SignalHistory for History {
         )
     }
 
+    fn scores(&self, entity: &EntityId, kind: SignalKind, from_ms: i64, to_ms: i64) -> Vec<Point> {
+        let g = self.lock();
+        g.scores
+            .get(&SignalKey {
+                entity: entity.clone(),
+                kind,
+            })
+            .map(|q| {
+                q.iter()
+                    .filter(|p| p.ts_ms >= from_ms && p.ts_ms <= to_ms)
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn catalog(&self) -> Vec<(EntityId, Vec<SignalKind>)> {
         let g = self.lock();
         let mut out: Vec<(EntityId, Vec<SignalKind>)> = Vec::new();
@@ -151,6 +180,7 @@ mod tests {
                     (SignalKind::LatencyP99, v),
                     (SignalKind::RequestRate, f64::NAN),
                 ],
+                scores: vec![(SignalKind::LatencyP99, v / 100.0)],
             }],
             ..Snapshot::default()
         }
@@ -168,6 +198,9 @@ mod tests {
             .expect("series");
         assert_eq!(all.len(), 13, "60 s at 5 s, both ends");
         assert_eq!(h.recent(&a, SignalKind::LatencyP99, 2), vec![28.0, 29.0]);
+        let scores = h.scores(&a, SignalKind::LatencyP99, 0, i64::MAX);
+        assert_eq!(scores.len(), 13);
+        assert_eq!(scores.last().map(|p| p.value), Some(0.29));
         assert!(h.range(&a, SignalKind::RequestRate, 0, i64::MAX).is_none());
         assert_eq!(h.catalog(), vec![(a.clone(), vec![SignalKind::LatencyP99])]);
         h.record(&snap(1_000_000, 7.0));

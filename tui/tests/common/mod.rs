@@ -296,6 +296,7 @@ fn entities() -> Vec<EntityHealth> {
             signals.push((SignalKind::Restarts, restarts));
             signals.push((SignalKind::ReplicasUnavailable, 0.0));
             EntityHealth {
+                scores: Vec::new(),
                 entity: wl(name),
                 health,
                 signals,
@@ -303,12 +304,14 @@ fn entities() -> Vec<EntityHealth> {
         })
         .collect();
     out.push(EntityHealth {
+        scores: Vec::new(),
         entity: topic("orders"),
         health: Health::Ok,
         signals: vec![(SignalKind::ConsumerLag, 6.0)],
     });
     // The RabbitMQ source is stale, so the queue's health is unknown.
     out.push(EntityHealth {
+        scores: Vec::new(),
         entity: queue("emails"),
         health: Health::Unknown,
         signals: vec![(SignalKind::QueueDepth, 2.0)],
@@ -324,6 +327,7 @@ fn entities() -> Vec<EntityHealth> {
             Health::Ok
         };
         out.push(EntityHealth {
+            scores: Vec::new(),
             entity: node(name),
             health,
             signals: vec![

@@ -45,6 +45,11 @@ pub struct Spark {
     pub values: Vec<f64>,
 }
 
+/// The score of a deviation of exactly one threshold (`detectors::signal::squash(1.0)`):
+/// where the level test starts calling a value anomalous, drawn on the score strip. A plain
+/// number here because the UI builds for wasm; `tests/web.rs` checks it against the detector.
+pub const SCORE_ALARM: f64 = 0.5;
+
 /// Points kept per sparkline.
 pub const SPARK_POINTS: usize = 60;
 
@@ -126,21 +131,24 @@ pub fn push_chart(chart: &mut svg::ChartData, page: &Page, s: &Snapshot) {
     if s.ts_ms <= chart.points.last().map_or(i64::MIN, |p| p.ts_ms) {
         return;
     }
-    if let Some(v) = s
-        .entities
-        .iter()
-        .find(|e| &e.entity == entity)
-        .and_then(|e| e.signals.iter().find(|(k, _)| k == kind))
-    {
-        chart.points.push(Point {
-            ts_ms: s.ts_ms,
-            value: v.1,
-        });
+    if let Some(e) = s.entities.iter().find(|e| &e.entity == entity) {
+        for (values, series) in [
+            (&e.signals, &mut chart.points),
+            (&e.scores, &mut chart.scores),
+        ] {
+            if let Some((_, v)) = values.iter().find(|(k, _)| k == kind) {
+                series.push(Point {
+                    ts_ms: s.ts_ms,
+                    value: *v,
+                });
+            }
+        }
     }
     chart.to_ms = s.ts_ms;
     chart.from_ms = s.ts_ms - range;
     let from = chart.from_ms;
     chart.points.retain(|p| p.ts_ms >= from);
+    chart.scores.retain(|p| p.ts_ms >= from);
 }
 
 /// JSON safe to place inside `<script type="application/json">`: no `<` at all, so no

@@ -75,6 +75,9 @@ pub struct ChartData {
     pub to_ms: i64,
     pub bands: Vec<Band>,
     pub marks: Vec<Mark>,
+    /// The detector's anomaly score in [0, 1] over the same range (drawn under the chart).
+    #[serde(default)]
+    pub scores: Vec<Point>,
 }
 
 const W: f64 = 720.0;
@@ -207,6 +210,57 @@ fn typical_step(points: &[&Point]) -> i64 {
     }
     steps.sort_unstable();
     steps[steps.len() / 2].max(1)
+}
+
+/// The anomaly score under a chart: a strip with the same time axis as [`chart`], 0 to 1,
+/// the alarm level marked, shaded where the score is high.
+pub fn score_strip(d: &ChartData, alarm: f64) -> String {
+    let h = 64.0;
+    let (t0, t1) = (d.from_ms, d.to_ms.max(d.from_ms + 1));
+    let x = |ts: i64| LEFT + (ts - t0) as f64 / (t1 - t0) as f64 * (W - LEFT - RIGHT);
+    let y = |v: f64| 6.0 + (1.0 - v.clamp(0.0, 1.0)) * (h - 12.0);
+    let mut s = format!(
+        r#"<svg class="score" viewBox="0 0 {W} {h}" role="img" aria-label="anomaly score, 0 to 1"><title>anomaly score (0 to 1; alarm at {alarm:.2})</title>"#
+    );
+    let _ = write!(
+        s,
+        r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">score 1</text><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">0</text><line class="alarm" x1="{LEFT}" x2="{:.1}" y1="{:.1}" y2="{:.1}"/>"#,
+        LEFT - 6.0,
+        y(1.0) + 4.0,
+        LEFT - 6.0,
+        y(0.0) + 4.0,
+        W - RIGHT,
+        y(alarm),
+        y(alarm)
+    );
+    let pts: Vec<&Point> = d
+        .scores
+        .iter()
+        .filter(|p| p.value.is_finite() && p.ts_ms >= t0 && p.ts_ms <= t1)
+        .collect();
+    if pts.is_empty() {
+        let _ = write!(
+            s,
+            r#"<text class="empty" x="{:.1}" y="{:.1}" text-anchor="middle">no score in this range</text>"#,
+            (LEFT + W - RIGHT) / 2.0,
+            h / 2.0
+        );
+    } else {
+        let step = typical_step(&pts);
+        let mut d_attr = String::new();
+        let mut prev: Option<i64> = None;
+        for p in &pts {
+            let cmd = match prev {
+                Some(t) if p.ts_ms - t <= step * 3 => 'L',
+                _ => 'M',
+            };
+            let _ = write!(d_attr, "{cmd}{:.1},{:.1}", x(p.ts_ms), y(p.value));
+            prev = Some(p.ts_ms);
+        }
+        let _ = write!(s, r#"<path class="score-line" d="{d_attr}"/>"#);
+    }
+    s.push_str("</svg>");
+    s
 }
 
 /// A small line of the last values, no axes.
@@ -469,6 +523,7 @@ mod tests {
                 label: "</svg><script>alert(1)</script>".into(),
                 class: "change\"onload=\"x".into(),
             }],
+            scores: vec![],
         };
         let s = chart(&d, "<b>");
         assert!(!s.contains("<script>"));

@@ -652,6 +652,7 @@ pub fn cause_chart(s: &Snapshot, i: &Incident, rank: usize) -> Option<ChartData>
             to_ms: i.resolved_ms.unwrap_or(last),
         }],
         marks,
+        scores: Vec::new(),
     })
 }
 
@@ -862,8 +863,10 @@ fn explore(
                 <figure class="panel">
                     <figcaption>{title.clone()} " · " {latest}
                         {(windows > 0).then(|| format!(" · {windows} anomaly window{} shaded", if windows == 1 { "" } else { "s" }))}
+                        " · under it, the detector's anomaly score (dashed: one threshold)"
                     </figcaption>
                     <div class="chart-wrap" inner_html=svg::chart(d, &title)></div>
+                    <div class="chart-wrap score-wrap" inner_html=svg::score_strip(d, crate::SCORE_ALARM)></div>
                 </figure>
             }
             .into_any()
