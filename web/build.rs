@@ -3,7 +3,7 @@
 //! - the stylesheet (`ui/style.css`);
 //! - the hydration bundle: `opscope-webui` compiled for `wasm32-unknown-unknown` with the
 //!   `hydrate` feature (a nested `cargo build` into its own target directory, beside the outer
-//!   one, with the `wasm-ui` profile), then its JS glue generated in process by
+//!   one, with the `wasm-ui` profile for release builds and `wasm-ui-dev` otherwise), then its JS glue generated in process by
 //!   `wasm-bindgen-cli-support`, pinned to the lockfile's `wasm-bindgen`.
 //!
 //! Every file gets a content-hashed name and a gzip copy. Cargo reruns this only when the UI's
@@ -18,7 +18,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-const PROFILE: &str = "wasm-ui";
+
+/// The bundle's profile: small for release builds, quick to rebuild for debug ones.
+fn profile() -> &'static str {
+    if std::env::var("PROFILE").is_ok_and(|p| p == "release") {
+        "wasm-ui"
+    } else {
+        "wasm-ui-dev"
+    }
+}
 
 fn main() {
     let manifest = PathBuf::from(env("CARGO_MANIFEST_DIR"));
@@ -180,7 +188,7 @@ fn build_bundle(manifest: &Path, out: &Path) -> Result<Vec<(String, Vec<u8>)>, S
             "--features",
             "hydrate",
         ])
-        .args(["--target", WASM_TARGET, "--profile", PROFILE])
+        .args(["--target", WASM_TARGET, "--profile", profile()])
         .arg("--target-dir")
         .arg(&target_dir);
     // Nothing of the outer build's settings may leak in: its target, flags, the clippy
@@ -226,7 +234,7 @@ fn build_bundle(manifest: &Path, out: &Path) -> Result<Vec<(String, Vec<u8>)>, S
     }
     let wasm = target_dir
         .join(WASM_TARGET)
-        .join(PROFILE)
+        .join(profile())
         .join("opscope_webui.wasm");
     let gen_dir = out.join("pkg");
     let _ = std::fs::remove_dir_all(&gen_dir);

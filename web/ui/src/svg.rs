@@ -171,18 +171,7 @@ pub fn chart(d: &ChartData, title: &str) -> String {
             H / 2.0
         );
     } else {
-        let mut path = String::new();
-        let mut prev: Option<i64> = None;
-        // A gap longer than three times the typical step breaks the line.
-        let step = typical_step(&finite);
-        for p in &finite {
-            let cmd = match prev {
-                Some(t) if p.ts_ms - t <= step * 3 => 'L',
-                _ => 'M',
-            };
-            let _ = write!(path, "{cmd}{:.1},{:.1}", x(p.ts_ms), y(p.value));
-            prev = Some(p.ts_ms);
-        }
+        let path = line_path(&finite, x, y);
         let _ = write!(s, r#"<path class="series" d="{path}"/>"#);
     }
     for m in &d.marks {
@@ -201,6 +190,23 @@ pub fn chart(d: &ChartData, title: &str) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+/// The `d` of a line through the points; a gap longer than three times the typical step
+/// breaks the line.
+fn line_path(points: &[&Point], x: impl Fn(i64) -> f64, y: impl Fn(f64) -> f64) -> String {
+    let step = typical_step(points);
+    let mut d = String::new();
+    let mut prev: Option<i64> = None;
+    for p in points {
+        let cmd = match prev {
+            Some(t) if p.ts_ms - t <= step * 3 => 'L',
+            _ => 'M',
+        };
+        let _ = write!(d, "{cmd}{:.1},{:.1}", x(p.ts_ms), y(p.value));
+        prev = Some(p.ts_ms);
+    }
+    d
 }
 
 fn typical_step(points: &[&Point]) -> i64 {
@@ -246,17 +252,7 @@ pub fn score_strip(d: &ChartData, alarm: f64) -> String {
             h / 2.0
         );
     } else {
-        let step = typical_step(&pts);
-        let mut d_attr = String::new();
-        let mut prev: Option<i64> = None;
-        for p in &pts {
-            let cmd = match prev {
-                Some(t) if p.ts_ms - t <= step * 3 => 'L',
-                _ => 'M',
-            };
-            let _ = write!(d_attr, "{cmd}{:.1},{:.1}", x(p.ts_ms), y(p.value));
-            prev = Some(p.ts_ms);
-        }
+        let d_attr = line_path(&pts, x, y);
         let _ = write!(s, r#"<path class="score-line" d="{d_attr}"/>"#);
     }
     s.push_str("</svg>");
