@@ -176,7 +176,9 @@ async fn snapshot_json(sources: Vec<String>) -> serde_json::Value {
         Command::new(env!("CARGO_BIN_EXE_opscope"))
             .arg("snapshot")
             .args(&sources)
-            .args(["--interval", "2s", "--json"])
+            // Several cycles, so that one slow scrape on a loaded machine still leaves two
+            // good ones for the rates (seen once in CI: the direct side had no call edges).
+            .args(["--interval", "2s", "--wait", "6s", "--json"])
             // No user configuration file may change the sources.
             .env_remove("OPSCOPE_CONFIG")
             .env("XDG_CONFIG_HOME", "/nonexistent")
