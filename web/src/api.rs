@@ -213,11 +213,7 @@ pub async fn signals(
             ),
         );
     };
-    let anomalies = s
-        .incidents
-        .iter()
-        .flat_map(|i| i.anomalies.iter().map(move |a| (i.id, a)))
-        .filter(|(_, a)| a.signal.entity == entity && a.signal.kind == kind)
+    let anomalies = crate::anomalies_on(&s, &entity, kind)
         .map(|(id, a)| AnomalyWindow {
             incident: id,
             onset_ms: a.onset_ms,

@@ -194,7 +194,7 @@ pub async fn topology(State(state): State<ApiState>, Query(q): Query<TopologyQue
         },
     };
     if let Some(f) = &focus
-        && !opscope_webui::svg::graph_entities(&snap).contains(f)
+        && !opscope_layout::graph::snapshot_entities(&snap).contains(f)
     {
         return error_page(
             StatusCode::NOT_FOUND,
@@ -309,12 +309,8 @@ pub fn chart_data(
     w: params::Window,
 ) -> ChartData {
     use opscope_layout::Describe;
-    let bands = snap
-        .incidents
-        .iter()
-        .flat_map(|i| i.anomalies.iter())
-        .filter(|a| &a.signal.entity == entity && a.signal.kind == kind)
-        .map(|a| Band {
+    let bands = crate::anomalies_on(snap, entity, kind)
+        .map(|(_, a)| Band {
             from_ms: a.onset_ms,
             to_ms: a.last_ms.max(a.onset_ms),
         })

@@ -115,6 +115,16 @@ impl History {
     }
 }
 
+/// The points of `q` from `from_ms` to `to_ms`, inclusive.
+fn slice(q: &VecDeque<Point>, from_ms: i64, to_ms: i64) -> Option<Vec<Point>> {
+    Some(
+        q.iter()
+            .filter(|p| p.ts_ms >= from_ms && p.ts_ms <= to_ms)
+            .copied()
+            .collect(),
+    )
+}
+
 impl SignalHistory for History {
     fn range(
         &self,
@@ -123,32 +133,22 @@ impl SignalHistory for History {
         from_ms: i64,
         to_ms: i64,
     ) -> Option<Vec<Point>> {
-        let g = self.lock();
-        let q = g.series.get(&SignalKey {
+        let key = SignalKey {
             entity: entity.clone(),
             kind,
-        })?;
-        Some(
-            q.iter()
-                .filter(|p| p.ts_ms >= from_ms && p.ts_ms <= to_ms)
-                .copied()
-                .collect(),
-        )
+        };
+        slice(self.lock().series.get(&key)?, from_ms, to_ms)
     }
 
     fn scores(&self, entity: &EntityId, kind: SignalKind, from_ms: i64, to_ms: i64) -> Vec<Point> {
-        let g = self.lock();
-        g.scores
-            .get(&SignalKey {
-                entity: entity.clone(),
-                kind,
-            })
-            .map(|q| {
-                q.iter()
-                    .filter(|p| p.ts_ms >= from_ms && p.ts_ms <= to_ms)
-                    .copied()
-                    .collect()
-            })
+        let key = SignalKey {
+            entity: entity.clone(),
+            kind,
+        };
+        self.lock()
+            .scores
+            .get(&key)
+            .and_then(|q| slice(q, from_ms, to_ms))
             .unwrap_or_default()
     }
 

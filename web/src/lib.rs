@@ -177,6 +177,18 @@ pub(crate) fn error(status: StatusCode, msg: &str) -> Response {
     (status, axum::Json(ErrorBody { error: msg })).into_response()
 }
 
+/// The anomalies found on one signal, with the id of the incident holding each.
+pub(crate) fn anomalies_on<'a>(
+    s: &'a Snapshot,
+    entity: &'a EntityId,
+    kind: opscope_model::SignalKind,
+) -> impl Iterator<Item = (u64, &'a opscope_model::Anomaly)> + 'a {
+    s.incidents
+        .iter()
+        .flat_map(|i| i.anomalies.iter().map(move |a| (i.id, a)))
+        .filter(move |(_, a)| &a.signal.entity == entity && a.signal.kind == kind)
+}
+
 /// Compare without an early exit on the first differing byte.
 fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

@@ -295,11 +295,6 @@ pub fn sparkline(values: &[f64], label: &str) -> String {
 const UX: f64 = 8.0;
 const UY: f64 = 18.0;
 
-/// Every entity the topology draws, sorted.
-pub fn graph_entities(s: &Snapshot) -> Vec<EntityId> {
-    graph::snapshot_entities(s)
-}
-
 /// The entities shown when `focus` is set: it, its callers and callees (and the topics or
 /// queues between them).
 pub fn neighbourhood(s: &Snapshot, focus: &EntityId) -> Vec<EntityId> {
@@ -334,7 +329,7 @@ pub fn topology_layout(s: &Snapshot, focus: Option<&EntityId>) -> GraphLayout {
                 .collect();
             graph::layout(&keep, &edges)
         }
-        None => graph::layout(&graph_entities(s), &s.topology.edges),
+        None => graph::layout(&graph::snapshot_entities(s), &s.topology.edges),
     }
 }
 
